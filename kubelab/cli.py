@@ -1,0 +1,157 @@
+"""`kubelab up | down | status | doctor | reset | env | build | bench`.
+
+Every failure is one message and its fix, and a non-zero exit; never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import backends, binaries, doctor, versions
+from .cluster import current
+from .errors import KubelabError
+from .lab import LESSON_LABEL
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    cluster = backends.up(args.backend, nodes=args.nodes, port=args.port,
+                          context=args.context, kubeconfig=args.kubeconfig)
+    print(f"lab is up: backend {cluster.backend}, context {cluster.context}, "
+          f"server {cluster.server_version()}")
+    print("use it from a terminal with:  eval \"$(kubelab env)\"")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    backends.down()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    cluster = current(required=False)
+    if cluster is None:
+        print("no lab cluster is running (start one with `kubelab up`)")
+        return 1
+    ok, why = cluster.reachable()
+    info = {"backend": cluster.backend, "context": cluster.context,
+            "kubeconfig": cluster.kubeconfig, "created_by_kubelab": cluster.created_by_kubelab,
+            "reachable": ok}
+    if ok:
+        info["server_version"] = cluster.server_version()
+        nodes = json.loads(cluster.kubectl(["get", "nodes", "-o", "json"]).stdout)["items"]
+        info["nodes"] = [n["metadata"]["name"] for n in nodes]
+        ns = json.loads(cluster.kubectl(["get", "namespaces", "-l", LESSON_LABEL, "-o",
+                                         "json"]).stdout)["items"]
+        info["lesson_namespaces"] = [n["metadata"]["name"] for n in ns]
+    else:
+        info["problem"] = why
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for k, v in info.items():
+            print(f"{k:>20}: {', '.join(v) if isinstance(v, list) else v}")
+    if not ok:
+        raise KubelabError(f"the {cluster.backend} lab does not answer: {why}",
+                           "run `kubelab up` to start it again.")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    problems = doctor.report(print)
+    return 1 if problems else 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    cluster = current()
+    out = cluster.kubectl(["delete", "namespaces", "-l", LESSON_LABEL, "--wait=true",
+                           "--timeout=120s"], timeout=150).stdout
+    print(out.strip() or "no lesson namespaces to delete")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    cluster = current()
+    # An alias pins the context without writing current-context into anyone's file.
+    print(f"export KUBECONFIG={cluster.kubeconfig}")
+    print(f"export PATH={binaries.kubectl().parent}:$PATH")
+    print(f"alias kubectl='kubectl --context={cluster.context}'")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Get every sandbox binary into the cache (download, else build) and list them."""
+    for name, path in binaries.find_all().items():
+        print(f"{name:>24}  {binaries.COMPONENTS[name].version:>8}  {path}")
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    """Bring the lab up on the best available backend, then open the workbook."""
+    import os
+    import shutil
+    from pathlib import Path
+    cmd_up(args)
+    jupyter = shutil.which("jupyter")
+    if not jupyter:
+        raise KubelabError("JupyterLab is not installed.", 'pip install -e ".[lab]"')
+    start = Path(__file__).resolve().parent.parent / "notebooks" / "00-start-here.ipynb"
+    os.execv(jupyter, [jupyter, "lab", str(start)])
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+    return bench.main(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kubelab", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start (or reuse) the lab cluster")
+    up.add_argument("--backend", default="auto",
+                    help=f"auto (default), {', '.join(backends.BACKENDS)}")
+    up.add_argument("--nodes", type=int, default=2, help="nodes (sandbox default 2)")
+    up.add_argument("--port", type=int, help="apiserver port on 127.0.0.1 (sandbox)")
+    up.add_argument("--context", help="context to use (backend existing)")
+    up.add_argument("--kubeconfig", help="kubeconfig holding --context (backend existing)")
+    op = sub.add_parser("open", help="start the lab, then open the workbook in JupyterLab")
+    for a in up._actions[1:]:
+        op._add_action(a)
+    sub.add_parser("down", help="stop the lab cluster kubelab started; leave no process")
+    st = sub.add_parser("status", help="what the lab is and whether it answers")
+    st.add_argument("--json", action="store_true")
+    sub.add_parser("doctor", help="check every prerequisite and say how to fix it")
+    sub.add_parser("reset", help="delete every lesson namespace")
+    sub.add_parser("env", help="shell lines that point kubectl at the lab")
+    sub.add_parser("build", help="fetch or build the pinned sandbox binaries into the cache")
+    b = sub.add_parser("bench", help="measure start time, memory, rollout time, overhead")
+    b.add_argument("--cold", action="store_true",
+                   help="also time a cold start (builds the binaries in an empty cache)")
+    b.add_argument("--calls", type=int, default=60)
+    p.add_argument("--version", action="version",
+                   version=f"kubelab {__import__('kubelab').__version__} "
+                           f"(Kubernetes {versions.KUBERNETES})")
+    return p
+
+
+COMMANDS = {"open": cmd_open, "up": cmd_up, "down": cmd_down, "status": cmd_status, "doctor": cmd_doctor,
+            "reset": cmd_reset, "env": cmd_env, "build": cmd_build, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KubelabError as e:
+        print(f"kubelab: {e.problem}", file=sys.stderr)
+        if e.fix:
+            print(f"  fix: {e.fix}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kubelab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The lab cluster kubelab talks to: which backend, which kubeconfig, which context.
+
+Every call pins the kubeconfig and the context explicitly, so a learner's
+`kubectl config use-context` elsewhere can never send a lesson to the wrong cluster.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import binaries
+from .errors import KubelabError
+from .paths import state_dir
+
+STATE_FILE = "lab.json"
+
+
+@dataclass
+class Cluster:
+    backend: str
+    kubeconfig: str
+    context: str
+    created_by_kubelab: bool   # False: kubelab never stops or deletes it
+    name: str = "kubelab"
+    details: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ state
+    def save(self) -> None:
+        path = state_dir() / STATE_FILE
+        path.write_text(json.dumps(asdict(self), indent=2))
+        path.chmod(0o600)
+
+    @staticmethod
+    def load() -> Cluster | None:
+        path = state_dir() / STATE_FILE
+        if not path.exists():
+            return None
+        try:
+            return Cluster(**json.loads(path.read_text()))
+        except (ValueError, TypeError):
+            return None
+
+    @staticmethod
+    def forget() -> None:
+        (state_dir() / STATE_FILE).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ kubectl
+    def kubectl_argv(self, args: list[str], namespace: str | None = None) -> list[str]:
+        argv = [str(binaries.kubectl()), "--kubeconfig", self.kubeconfig,
+                "--context", self.context]
+        if namespace:
+            argv += ["--namespace", namespace]
+        return argv + list(args)
+
+    def kubectl(self, args: list[str], *, namespace: str | None = None,
+                input: str | None = None, timeout: float = 60,
+                check: bool = True) -> subprocess.CompletedProcess:
+        """Run the real kubectl against the lab, bounded by `timeout` seconds."""
+        argv = self.kubectl_argv(args, namespace)
+        try:
+            proc = subprocess.run(argv, input=input, capture_output=True, text=True,
+                                  timeout=timeout, env=_env_without_kubeconfig())
+        except subprocess.TimeoutExpired:
+            raise KubelabError(f"`kubectl {' '.join(args)}` did not finish in {timeout:.0f} s.",
+                               "the cluster may be down: run `kubelab status`.") from None
+        if check and proc.returncode != 0:
+            raise KubelabError(f"`kubectl {' '.join(args)}` failed:\n{proc.stderr.strip()}",
+                               _fix_for(proc.stderr))
+        return proc
+
+    # ------------------------------------------------------------------ API
+    def api_client(self):  # noqa: ANN201 (kubernetes.client.ApiClient)
+        from kubernetes import config
+        try:
+            return config.new_client_from_config(config_file=self.kubeconfig,
+                                                 context=self.context)
+        except Exception as e:  # the client raises ConfigException, ValueError, OSError
+            raise KubelabError(f"cannot read context {self.context!r} from {self.kubeconfig}: "
+                               f"{e}", "run `kubelab up` again, or `kubelab status`.") from None
+
+    def reachable(self, timeout: float = 5) -> tuple[bool, str]:
+        """Whether the apiserver answers /readyz, and its message if not."""
+        try:
+            proc = self.kubectl(["get", "--raw", "/readyz"], timeout=timeout, check=False)
+        except KubelabError as e:
+            return False, e.problem
+        if proc.returncode == 0:
+            return True, "ok"
+        return False, proc.stderr.strip()
+
+    def server_version(self) -> str:
+        out = self.kubectl(["version", "-o", "json"]).stdout
+        return json.loads(out)["serverVersion"]["gitVersion"]
+
+
+def _env_without_kubeconfig() -> dict[str, str]:
+    """kubectl gets --kubeconfig; a KUBECONFIG in the environment must not merge in."""
+    env = dict(os.environ)
+    env.pop("KUBECONFIG", None)
+    return env
+
+
+def _fix_for(stderr: str) -> str:
+    if "connection refused" in stderr or "no such host" in stderr or "timeout" in stderr:
+        return "the lab cluster is not answering: run `kubelab status`, then `kubelab up`."
+    if "context was not found" in stderr or "does not exist" in stderr and "context" in stderr:
+        return "list contexts with `kubectl config get-contexts` and pass an existing one."
+    if "forbidden" in stderr.lower():
+        return "your account lacks this permission on this cluster."
+    return "read kubectl's message above; `kubelab doctor` checks the setup."
+
+
+def current(required: bool = True) -> Cluster | None:
+    """The lab cluster recorded by `kubelab up`."""
+    cluster = Cluster.load()
+    if cluster is None and required:
+        raise KubelabError("no lab cluster is running.",
+                           "run `kubelab up` in a terminal (or `kubelab.connect()` here).")
+    return cluster
+
+
+def kubeconfig_contexts(path: Path) -> list[str]:
+    import yaml
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise KubelabError(f"cannot read kubeconfig {path}: {e}",
+                           "check the path (KUBECONFIG or --kubeconfig).") from None
+    return [c.get("name") for c in data.get("contexts") or [] if isinstance(c, dict)]
+
+
+def require_context(path: Path, context: str) -> None:
+    names = kubeconfig_contexts(path)
+    if context not in names:
+        raise KubelabError(f"context {context!r} is not in {path}.",
+                           f"use one of: {', '.join(names) or '(none)'}.")

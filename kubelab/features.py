@@ -1,0 +1,35 @@
+"""What each backend can do, so a cell that needs running containers (or a specific tool)
+says why it is skipped instead of failing or faking its output.
+
+One mechanism for every chapter: `if lab.supports("containers"): ...` or
+`lab.skip_unless("containers", "kubectl logs")`.
+"""
+from __future__ import annotations
+
+FEATURES = {
+    "containers": "processes really run in pods: logs, exec, traffic through Services",
+    "minikube": "the minikube CLI drives this cluster",
+    "k3s": "this cluster is a K3s install",
+    "kind": "this cluster was made by kind",
+    "simulated-nodes": "nodes are simulated by kwok: the API is real, no container runs",
+}
+
+BACKEND_FEATURES = {
+    "sandbox": {"simulated-nodes"},
+    "kind": {"containers", "kind"},
+    "minikube": {"containers", "minikube"},
+    "k3s": {"containers", "k3s"},
+    "existing": {"containers"},
+}
+
+
+def supported(backend: str, feature: str) -> bool:
+    if feature not in FEATURES:
+        raise ValueError(f"unknown feature {feature!r}; known: {', '.join(FEATURES)}")
+    return feature in BACKEND_FEATURES.get(backend, set())
+
+
+def skip_message(backend: str, feature: str, what: str) -> str:
+    where = [b for b, f in BACKEND_FEATURES.items() if feature in f]
+    return (f"⏭ skipped on the {backend} backend: {what} needs {FEATURES[feature]}. "
+            f"It runs on: {', '.join(where)}.")

@@ -1,0 +1,303 @@
+"""A chapter's session with the cluster: the pinned lab context plus the chapter's own
+namespace, and what notebooks call (kubectl, apply, read, wait, check, cleanup)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import features, manifests, watching
+from .background import Background
+from .cluster import Cluster, _env_without_kubeconfig
+from .errors import CheckFailed, KubelabError
+
+LESSON_LABEL = "kubelab.dev/lesson"
+
+_CURRENT: "Lab | None" = None
+
+
+def current_lab() -> "Lab":
+    if _CURRENT is None:
+        raise KubelabError("no chapter is open in this notebook.",
+                           "run the first code cell (`lab = kubelab.open_lab(...)`).")
+    return _CURRENT
+
+
+@dataclass
+class CheckResult:
+    description: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class Lab:
+    cluster: Cluster
+    namespace: str
+    chapter: str
+    results: list[CheckResult] = field(default_factory=list)
+    _api: object = None
+    _dynamic: object = None
+
+    # ------------------------------------------------------------------ kubectl
+    def kubectl(self, args: str | list[str], *, check: bool = True, timeout: float = 60,
+                input: str | None = None, namespace: str | None = "") -> str:
+        """Run kubectl in the chapter's namespace (namespace=None: no -n) and return
+        stdout; with check=False, stdout and stderr together, for errors worth seeing."""
+        argv = shlex.split(args) if isinstance(args, str) else list(args)
+        if argv and argv[0] == "kubectl":
+            argv = argv[1:]
+        ns = self.namespace if namespace == "" else namespace
+        if _is_cluster_wide(argv):
+            ns = None
+        proc = self.cluster.kubectl(argv, namespace=ns, input=input, timeout=timeout,
+                                    check=check)
+        return proc.stdout if check else proc.stdout + proc.stderr
+
+    def background(self, args: str | list[str], seconds: float = 30) -> Background:
+        """Start a long-lived kubectl command (port-forward, logs -f, get -w) that stops
+        itself after `seconds`, or at `.stop()`."""
+        argv = shlex.split(args) if isinstance(args, str) else list(args)
+        if argv and argv[0] == "kubectl":
+            argv = argv[1:]
+        full = self.cluster.kubectl_argv(argv, self.namespace)
+        return Background(full, seconds, label=f"kubectl {' '.join(argv)}",
+                          env=_env_without_kubeconfig())
+
+    def apply(self, yaml_text: str) -> str:
+        """Apply manifests in the chapter's namespace (malformed YAML is refused first)."""
+        manifests.parse(yaml_text)
+        return self.kubectl(["apply", "-f", "-"], input=yaml_text)
+
+    def delete(self, yaml_text: str) -> str:
+        manifests.parse(yaml_text)
+        return self.kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"],
+                            input=yaml_text)
+
+    # ------------------------------------------------------------------ API
+    @property
+    def api(self):  # noqa: ANN201 - kubernetes.client.ApiClient
+        if self._api is None:
+            self._api = self.cluster.api_client()
+        return self._api
+
+    @property
+    def dynamic(self):  # noqa: ANN201 - kubernetes.dynamic.DynamicClient
+        if self._dynamic is None:
+            from kubernetes.dynamic import DynamicClient
+            self._dynamic = DynamicClient(self.api)
+        return self._dynamic
+
+    def _ns(self, kind: str, namespace: str | None) -> str | None:
+        return namespace if namespace is not None else self.namespace
+
+    def list(self, kind: str, selector: str | None = None,
+             namespace: str | None = None) -> list[dict]:
+        resource = watching.resource_for(self.dynamic, kind)
+        objs, _ = watching.snapshot(resource, self._ns(kind, namespace), selector=selector)
+        return sorted(objs.values(), key=lambda o: o["metadata"]["name"])
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        resource = watching.resource_for(self.dynamic, kind)
+        objs, _ = watching.snapshot(resource, self._ns(kind, namespace), name=name)
+        return next(iter(objs.values()), None)
+
+    def wait_for(self, kind: str, until: Callable[[list[dict]], bool], *,
+                 name: str | None = None, selector: str | None = None,
+                 namespace: str | None = None, timeout: float = 60,
+                 describe: str = "") -> list[dict]:
+        return watching.wait_for(self.dynamic, kind, until, namespace=self._ns(kind, namespace),
+                                 name=name, selector=selector, timeout=timeout,
+                                 describe=describe)
+
+    def wait_pods(self, selector: str, count: int, *, timeout: float = 60,
+                  ready: bool = True) -> list[dict]:
+        """Wait until exactly `count` pods match `selector` (Ready ones, if `ready`),
+        not counting pods on their way out."""
+        def done(pods: list[dict]) -> bool:
+            live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+            return len(live) == count and (not ready or all(pod_ready(p) for p in live))
+        pods = self.wait_for("Pod", done, selector=selector, timeout=timeout,
+                             describe=f"{count} {'Ready ' if ready else ''}pods with {selector}")
+        return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+
+    def wait_rollout(self, deployment: str, timeout: float = 90) -> dict:
+        """Wait until a Deployment's newest ReplicaSet has all replicas updated and ready
+        and no old pod is left (what `kubectl rollout status` waits for)."""
+        def done(objs: list[dict]) -> bool:
+            if not objs:
+                return False
+            d = objs[0]
+            spec, st = d.get("spec") or {}, d.get("status") or {}
+            want = spec.get("replicas", 1)
+            return (st.get("observedGeneration", 0) >= d["metadata"].get("generation", 0)
+                    and st.get("updatedReplicas", 0) == want
+                    and st.get("replicas", 0) == want
+                    and st.get("availableReplicas", 0) == want)
+        return self.wait_for("Deployment", done, name=deployment, timeout=timeout,
+                             describe=f"deployment/{deployment} to finish its rollout")[0]
+
+    # ------------------------------------------------------------------ checks
+    def check(self, description: str, condition: Callable[[], object] | bool,
+              hint: str = "") -> None:
+        """Assert a claim about the cluster: print ✓ and go on, or stop with ✗ and a hint.
+        `condition` may return a bool or (bool, detail)."""
+        try:
+            value = condition() if callable(condition) else condition
+        except KubelabError as e:
+            value = (False, e.problem)
+        passed, detail = (value if isinstance(value, tuple) else (bool(value), ""))
+        result = CheckResult(description, bool(passed), str(detail))
+        self.results.append(result)
+        if passed:
+            print(f"✓ {description}" + (f"  ({detail})" if detail else ""))
+            return
+        raise CheckFailed(f"{description}" + (f"\n  seen: {detail}" if detail else ""),
+                          hint or "compare your cluster with the experiment above.")
+
+    def exercise(self, description: str, condition: Callable[[], object],
+                 hint: str, solution: list[str]) -> None:
+        """Check a learner's answer. When it does not hold and KUBELAB_SOLVE=1 (CI), run
+        the solution's kubectl commands and check again, so every exercise is tested
+        both failing and solved."""
+        try:
+            self.check(description, condition, hint)
+            return
+        except CheckFailed:
+            if os.environ.get("KUBELAB_SOLVE") != "1":
+                raise
+            self.results.pop()
+        print(f"(not solved yet; KUBELAB_SOLVE=1, so running the solution: "
+              f"{'; '.join(solution)})")
+        for cmd in solution:
+            self.kubectl(cmd)
+        self.check(description, condition, hint)
+
+    # ------------------------------------------------------------------ backends
+    def supports(self, feature: str) -> bool:
+        return features.supported(self.cluster.backend, feature)
+
+    def skip_unless(self, feature: str, what: str) -> bool:
+        """True when the cell may run; otherwise print why it is skipped."""
+        if self.supports(feature):
+            return True
+        print(features.skip_message(self.cluster.backend, feature, what))
+        return False
+
+    def status(self) -> dict:
+        """Which cluster this notebook talks to, read from the cluster itself."""
+        nodes = self.list("Node", namespace=None)
+        return {
+            "backend": self.cluster.backend,
+            "context": self.cluster.context,
+            "kubeconfig": self.cluster.kubeconfig,
+            "server version": self.cluster.server_version(),
+            "created by kubelab": self.cluster.created_by_kubelab,
+            "namespace": self.namespace,
+            "nodes": [
+                (n["metadata"]["name"], "Ready" if node_ready(n) else "NotReady",
+                 n["status"]["nodeInfo"].get("kubeletVersion", ""))
+                for n in nodes],
+        }
+
+    def show_status(self) -> dict:
+        info = self.status()
+        width = max(len(k) for k in info)
+        for key, value in info.items():
+            if key == "nodes":
+                print(f"{key:>{width}}: {len(value)}")
+                for name, ready, kubelet in value:
+                    print(f"{'':>{width}}  - {name}  {ready}  (kubelet {kubelet})")
+            else:
+                print(f"{key:>{width}}: {value}")
+        return info
+
+    # ------------------------------------------------------------------ namespace
+    def reset_namespace(self, timeout: float = 90) -> None:
+        """Start the chapter from a clean namespace: delete what an earlier run left."""
+        if self.get("Namespace", self.namespace, namespace=None):
+            self.cluster.kubectl(["delete", "namespace", self.namespace, "--wait=false"])
+            self.wait_for("Namespace", lambda objs: not objs, name=self.namespace,
+                          namespace=None, timeout=timeout,
+                          describe=f"namespace {self.namespace} to be deleted")
+        manifest = {"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": self.namespace,
+                                 "labels": {LESSON_LABEL: self.chapter}}}
+        self.cluster.kubectl(["apply", "-f", "-"], input=json.dumps(manifest))
+
+    def cleanup(self, timeout: float = 90) -> None:
+        """Delete the chapter's namespace and everything in it, and stop background
+        commands. Safe to run twice."""
+        from .background import stop_all
+        stop_all()
+        if self.get("Namespace", self.namespace, namespace=None):
+            self.cluster.kubectl(["delete", "namespace", self.namespace, "--wait=false"])
+            self.wait_for("Namespace", lambda objs: not objs, name=self.namespace,
+                          namespace=None, timeout=timeout,
+                          describe=f"namespace {self.namespace} to be deleted")
+        passed = sum(r.passed for r in self.results)
+        print(f"cleaned up namespace {self.namespace}; checks passed: {passed}/"
+              f"{len(self.results)}")
+
+
+def _condition_true(obj: dict, kind: str) -> bool:
+    conds = (obj.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == kind and c.get("status") == "True" for c in conds)
+
+
+def pod_ready(pod: dict) -> bool:
+    return _condition_true(pod, "Ready")
+
+
+def node_ready(node: dict) -> bool:
+    return _condition_true(node, "Ready")
+
+
+_CLUSTER_WIDE = {"nodes", "node", "no", "namespaces", "namespace", "ns", "clusterroles",
+                 "clusterrole", "clusterrolebindings", "clusterrolebinding", "pv",
+                 "persistentvolumes", "storageclasses", "sc", "ingressclasses",
+                 "crd", "customresourcedefinitions", "api-resources", "api-versions",
+                 "version", "cluster-info", "config"}
+
+
+def _is_cluster_wide(argv: list[str]) -> bool:
+    """Commands about the whole cluster get no -n (kubectl would ignore it anyway, but the
+    echo shown to the learner stays what they would type)."""
+    if any(a in ("-A", "--all-namespaces") or a.startswith(("-n=", "--namespace")) or a == "-n"
+           for a in argv):
+        return True
+    words = [a for a in argv if not a.startswith("-")]
+    if not words:
+        return False
+    if words[0] in _CLUSTER_WIDE:
+        return True
+    return len(words) > 1 and words[0] in ("get", "describe") and all(
+        re.split(r"[/.]", t)[0] in _CLUSTER_WIDE for t in words[1].split(","))
+
+
+def open_lab(chapter: str, *, backend: str = "auto", namespace: str = "",
+             fresh: bool = True) -> Lab:
+    """Connect a notebook to the lab (starting one if none runs) and give the chapter
+    its own namespace, emptied of anything an earlier run left behind."""
+    global _CURRENT
+    from . import backends
+    from .errors import install_notebook_handler
+    install_notebook_handler()
+    cluster = Cluster.load()
+    if cluster is None or not cluster.reachable()[0]:
+        cluster = backends.up(backend)
+    elif backend not in ("auto", cluster.backend):
+        raise KubelabError(f"this notebook asks for backend {backend!r}, but the running lab "
+                           f"is {cluster.backend!r}.",
+                           f"run `kubelab down` then `kubelab up --backend {backend}`, or set "
+                           "the notebook's backend parameter to 'auto'.")
+    lab = Lab(cluster=cluster, namespace=namespace or f"lab-{chapter}", chapter=chapter)
+    if fresh:
+        lab.reset_namespace()
+    _CURRENT = lab
+    print(f"chapter {chapter}: backend {cluster.backend}, context {cluster.context}, "
+          f"namespace {lab.namespace}")
+    return lab

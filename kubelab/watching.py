@@ -1,0 +1,85 @@
+"""Wait for the cluster to reach a state: list once, then follow the watch API until a
+predicate holds or the time is up. No sleep loops, and never longer than asked."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from .errors import KubelabError
+
+Objects = list[dict]
+
+
+def resource_for(dynamic, kind: str):  # noqa: ANN001, ANN201
+    """The API resource for a kind as kubectl accepts it: Pod, pods, po, deploy, ..."""
+    want = kind.lower()
+    for res in dynamic.resources.search():
+        names = {res.kind.lower(), (res.name or "").lower(), (res.singular_name or "").lower(),
+                 *[s.lower() for s in (res.short_names or [])]}
+        if want in names and "/" not in (res.name or ""):
+            # prefer the preferred version of core/apps over others
+            if getattr(res, "preferred", True):
+                return res
+    raise KubelabError(f"the cluster has no resource type {kind!r}.",
+                       "check the spelling; `kubectl api-resources` lists them all.")
+
+
+def snapshot(resource, namespace: str | None, name: str | None = None,  # noqa: ANN001
+             selector: str | None = None) -> tuple[dict[str, dict], str]:
+    kwargs = {}
+    if name:
+        kwargs["field_selector"] = f"metadata.name={name}"
+    if selector:
+        kwargs["label_selector"] = selector
+    if resource.namespaced and namespace:
+        kwargs["namespace"] = namespace
+    listed = resource.get(**kwargs).to_dict()
+    objs = {_key(o): o for o in listed.get("items") or []}
+    return objs, listed["metadata"].get("resourceVersion", "")
+
+
+def _key(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace', '')}/{meta.get('name')}"
+
+
+def wait_for(dynamic, kind: str, until: Callable[[Objects], bool], *,  # noqa: ANN001
+             namespace: str | None = None, name: str | None = None,
+             selector: str | None = None, timeout: float = 60,
+             describe: str = "") -> Objects:
+    """Follow the objects of `kind` (one by name, or all matching `selector`) until
+    `until(objects)` is true. Returns those objects; raises after `timeout` seconds."""
+    resource = resource_for(dynamic, kind)
+    deadline = time.monotonic() + timeout
+    objs, version = snapshot(resource, namespace, name, selector)
+    while True:
+        if until(list(objs.values())):
+            return list(objs.values())
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        kwargs: dict = {"resource_version": version, "timeout": max(1, int(remaining))}
+        if name:
+            kwargs["field_selector"] = f"metadata.name={name}"
+        if selector:
+            kwargs["label_selector"] = selector
+        if resource.namespaced and namespace:
+            kwargs["namespace"] = namespace
+        try:
+            for event in resource.watch(**kwargs):
+                obj = event["raw_object"]
+                version = (obj.get("metadata") or {}).get("resourceVersion", version)
+                if event["type"] == "DELETED":
+                    objs.pop(_key(obj), None)
+                elif event["type"] in ("ADDED", "MODIFIED"):
+                    objs[_key(obj)] = obj
+                elif event["type"] == "ERROR":   # e.g. 410 Gone: start again from a list
+                    objs, version = snapshot(resource, namespace, name, selector)
+                if until(list(objs.values())) or time.monotonic() >= deadline:
+                    break
+        except Exception:  # noqa: BLE001 - a dropped or expired watch resumes from a list
+            objs, version = snapshot(resource, namespace, name, selector)
+    what = describe or f"{kind} {name or selector or ''}".strip()
+    raise KubelabError(f"timed out after {timeout:.0f} s waiting for {what}.",
+                       "look at `kubectl get events` and `kubectl describe` for the reason; "
+                       "then run the cell again.")

@@ -1,0 +1,41 @@
+"""Every chapter executed end-to-end by papermill against the lab, twice in a row (a
+chapter must clean up after itself and survive a rerun). nbval runs them once more."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+pytestmark = pytest.mark.cluster
+
+
+def skipped_cells(nb) -> int:  # noqa: ANN001
+    return sum(1 for c in nb.cells if c.cell_type == "code"
+               for o in c.get("outputs", []) if "⏭ skipped" in o.get("text", ""))
+
+
+def checks_passed(nb) -> int:  # noqa: ANN001
+    return sum(o.get("text", "").count("✓ ") for c in nb.cells if c.cell_type == "code"
+               for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_twice_in_a_row(notebook, tmp_path, cluster):
+    for run in (1, 2):
+        out = tmp_path / f"{notebook.stem}.run{run}.ipynb"
+        start = time.monotonic()
+        papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
+                                   parameters={"backend": "auto"}, cwd=str(notebook.parent),
+                                   progress_bar=False)
+        nb = nbformat.read(out, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        print(f"{notebook.stem} run {run}: {len(code)} code cells, "
+              f"{skipped_cells(nb)} skipped, {checks_passed(nb)} checks passed, "
+              f"{time.monotonic() - start:.1f} s")
+        assert checks_passed(nb) > 0

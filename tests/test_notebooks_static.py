@@ -1,0 +1,56 @@
+"""What a committed notebook must be: outputs stripped, a parameters cell, a cleanup at
+the end, only pinned images, and the chapter shape (goal, check, exercise)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from kubelab import versions
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+IMAGE_RE = re.compile(r"image[:=]\s*\"?([a-z0-9.\-]+/[A-Za-z0-9._/\-]+(?::[\w.\-]+)?)")
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.stem)
+def nb(request):
+    return nbformat.read(request.param, as_version=4)
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+def test_outputs_are_stripped(nb):
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+
+
+def test_has_a_parameters_cell(nb):
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    assert "backend" in params[0].source and "namespace" in params[0].source
+
+
+def test_ends_with_cleanup(nb):
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "lab.cleanup()" in code[-1].source
+
+
+def test_reads_as_a_chapter(nb):
+    text = "\n".join(c.source for c in nb.cells)
+    assert "Goal" in text and "```mermaid" in text
+    assert "lab.check(" in text and "lab.exercise(" in text
+    assert "<details>" in text   # a folded solution
+
+
+def test_uses_only_pinned_images(nb):
+    text = "\n".join(c.source for c in nb.cells)
+    used = set(IMAGE_RE.findall(text))
+    assert used, "a chapter with no image?"
+    assert used <= set(versions.IMAGES.values()), used - set(versions.IMAGES.values())
+    assert ":latest" not in text

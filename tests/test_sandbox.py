@@ -1,0 +1,76 @@
+"""The sandbox against its real components: pinned version, loopback only, a Deployment
+that scales and rolls back, and `down` leaving no process and no port behind."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kubelab import procs, versions
+from kubelab.backends import sandbox
+from kubelab.cluster import Cluster
+from kubelab.lab import Lab
+
+pytestmark = pytest.mark.cluster
+
+
+def test_server_reports_the_pinned_version(cluster):
+    if cluster.backend != "sandbox":
+        pytest.skip("the pin applies to the sandbox")
+    assert cluster.server_version() == versions.KUBERNETES
+
+
+def test_every_component_listens_on_loopback_only(cluster):
+    if cluster.backend != "sandbox":
+        pytest.skip("sandbox processes only")
+    pids = sandbox.pids()
+    assert len(pids) == 5
+    sockets = procs.listening(pids)
+    assert sockets, "the control plane should be listening"
+    assert all(addr in ("127.0.0.1", "0:0:0:0:0:0:0:1", "::1") for addr, _ in sockets), sockets
+
+
+def test_deployment_scales_to_three_ready_pods_and_a_rollout_can_be_undone(cluster):
+    lab = Lab(cluster=cluster, namespace="test-rollout", chapter="test-rollout")
+    lab.reset_namespace()
+    try:
+        lab.kubectl(f"create deployment web --image={versions.IMAGES['agnhost-prev']} "
+                    "--replicas=1")
+        lab.kubectl("scale deployment/web --replicas=3")
+        assert len(lab.wait_pods("app=web", 3)) == 3
+        lab.kubectl(f"set image deployment/web agnhost={versions.IMAGES['agnhost']}")
+        lab.wait_rollout("web")
+        images = {p["spec"]["containers"][0]["image"] for p in lab.wait_pods("app=web", 3)}
+        assert images == {versions.IMAGES["agnhost"]}
+        lab.kubectl("rollout undo deployment/web")
+        lab.wait_rollout("web")
+        images = {p["spec"]["containers"][0]["image"] for p in lab.wait_pods("app=web", 3)}
+        assert images == {versions.IMAGES["agnhost-prev"]}
+        # an undo re-issues revision 1's template as revision 3
+        history = lab.kubectl("rollout history deployment/web").splitlines()
+        revisions = {int(line.split()[0]) for line in history if line[:1].isdigit()}
+        assert revisions == {2, 3}
+    finally:
+        lab.cleanup()
+
+
+def test_up_then_down_leaves_no_process_and_no_port(isolated_home):
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "kubelab.cli", *args],
+                              capture_output=True, text=True, timeout=300)
+
+    proc = cli("up", "--backend", "sandbox", "--nodes", "1")
+    assert proc.returncode == 0, proc.stderr
+    pids = sandbox.pids()
+    ports = [port for _, port in procs.listening(pids)]
+    assert len(pids) == 5 and all(procs.alive(p) for p in pids)
+    assert len(ports) >= 5
+    assert Cluster.load().reachable()[0]
+
+    proc = cli("down")
+    assert proc.returncode == 0, proc.stderr
+    assert not [p for p in pids if procs.alive(p)]
+    assert all(sandbox.port_free(port) for port in ports)
+    assert not (isolated_home / "kwok" / "clusters" / "kubelab").exists()
+    assert not (isolated_home / "lab.json").exists()
