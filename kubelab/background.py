@@ -70,3 +70,32 @@ def stop_all() -> None:
 
 
 atexit.register(stop_all)
+
+
+class FileServer:
+    """Serve a directory over HTTP on 127.0.0.1 for a bounded time (apply -f URL)."""
+
+    def __init__(self, directory: str, seconds: float = 120) -> None:
+        import functools
+        import http.server
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+        handler = functools.partial(Quiet, directory=directory)
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self._timer = threading.Timer(seconds, self.stop)
+        self._timer.daemon = True
+        self._timer.start()
+        _RUNNING.append(self)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        self._server.shutdown()
+        self._server.server_close()
+        if self in _RUNNING:
+            _RUNNING.remove(self)  # type: ignore[arg-type]

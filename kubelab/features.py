@@ -7,11 +7,11 @@ One mechanism for every chapter: `if lab.supports("containers"): ...` or
 from __future__ import annotations
 
 FEATURES = {
-    "containers": "processes really run in pods: logs, exec, traffic through Services",
-    "minikube": "the minikube CLI drives this cluster",
-    "k3s": "this cluster is a K3s install",
-    "kind": "this cluster was made by kind",
-    "simulated-nodes": "nodes are simulated by kwok: the API is real, no container runs",
+    "containers": "containers really running in pods (the sandbox simulates its nodes)",
+    "minikube": "a cluster made by minikube",
+    "k3s": "a K3s install",
+    "kind": "a cluster made by kind",
+    "simulated-nodes": "nodes simulated by kwok (a real API, no container runs)",
 }
 
 BACKEND_FEATURES = {

@@ -44,9 +44,11 @@ class Lab:
 
     # ------------------------------------------------------------------ kubectl
     def kubectl(self, args: str | list[str], *, check: bool = True, timeout: float = 60,
-                input: str | None = None, namespace: str | None = "") -> str:
+                input: str | None = None, namespace: str | None = "",
+                stderr: bool = False) -> str:
         """Run kubectl in the chapter's namespace (namespace=None: no -n) and return
-        stdout; with check=False, stdout and stderr together, for errors worth seeing."""
+        stdout; with check=False or stderr=True, stdout and stderr together (kubectl's
+        warnings and errors are worth seeing)."""
         argv = shlex.split(args) if isinstance(args, str) else list(args)
         if argv and argv[0] == "kubectl":
             argv = argv[1:]
@@ -55,7 +57,7 @@ class Lab:
             ns = None
         proc = self.cluster.kubectl(argv, namespace=ns, input=input, timeout=timeout,
                                     check=check)
-        return proc.stdout if check else proc.stdout + proc.stderr
+        return proc.stdout if check and not stderr else proc.stdout + proc.stderr
 
     def background(self, args: str | list[str], seconds: float = 30) -> Background:
         """Start a long-lived kubectl command (port-forward, logs -f, get -w) that stops
@@ -159,10 +161,12 @@ class Lab:
                           hint or "compare your cluster with the experiment above.")
 
     def exercise(self, description: str, condition: Callable[[], object],
-                 hint: str, solution: list[str]) -> None:
+                 hint: str, solution: list[str | list[str] | Callable[[], object]],
+                 settle: Callable[[], object] | None = None) -> None:
         """Check a learner's answer. When it does not hold and KUBELAB_SOLVE=1 (CI), run
-        the solution's kubectl commands and check again, so every exercise is tested
-        both failing and solved."""
+        the solution (kubectl commands, YAML to apply, or callables) and check again, so every
+        exercise is tested both failing and solved. `settle` waits for the cluster to
+        react to the solution before the second check."""
         try:
             self.check(description, condition, hint)
             return
@@ -170,11 +174,73 @@ class Lab:
             if os.environ.get("KUBELAB_SOLVE") != "1":
                 raise
             self.results.pop()
-        print(f"(not solved yet; KUBELAB_SOLVE=1, so running the solution: "
-              f"{'; '.join(solution)})")
-        for cmd in solution:
-            self.kubectl(cmd)
+        def describe(step: object) -> str:
+            if isinstance(step, list):
+                return "kubectl " + " ".join(step)
+            if isinstance(step, str):
+                return "apply YAML" if step.lstrip().startswith("apiVersion:") else step
+            return "the solution above"
+        shown = "; ".join(describe(s) for s in solution)
+        print(f"(not solved yet; KUBELAB_SOLVE=1, so running the solution: {shown})")
+        for step in solution:
+            if callable(step):
+                step()
+            elif isinstance(step, list):
+                self.kubectl(step)
+            elif step.lstrip().startswith("apiVersion:"):
+                self.apply(step)
+            else:
+                self.kubectl(step)
+        if settle is not None:
+            settle()
         self.check(description, condition, hint)
+
+    # ------------------------------------------------------------------ watching
+    def live(self, kinds: list[str] | str, selector: str | None = None,
+             seconds: float = 20) -> "LiveView":
+        """A live view of these kinds in the chapter's namespace, for at most `seconds`;
+        use it as `with lab.live(...) as view:` around the change you want to watch."""
+        from .live import LiveView
+        kinds = [k.strip() for k in kinds.split(",")] if isinstance(kinds, str) else kinds
+        return LiveView(self, kinds, selector, seconds)
+
+    def serve(self, directory: str, seconds: float = 120) -> "FileServer":
+        """Serve local files on 127.0.0.1 for a while, to `kubectl apply -f http://...`."""
+        from .background import FileServer
+        return FileServer(directory, seconds)
+
+    def scratch_kubeconfigs(self) -> "ScratchKubeconfigs":
+        from .scratch import ScratchKubeconfigs
+        return ScratchKubeconfigs(self.cluster)
+
+    def tool(self, command: str, *, needs: str, timeout: float = 60) -> str | None:
+        """Run a backend's own CLI (minikube, k3s, kind) when this lab is that backend;
+        elsewhere show the command and why it did not run."""
+        import subprocess
+        print(f"$ {command}")
+        if not self.supports(needs):
+            print(features.skip_message(self.cluster.backend, needs, f"`{command}`"))
+            return None
+        try:
+            proc = subprocess.run(shlex.split(command), capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            print(out + f"\n(stopped after {timeout:.0f} s)")
+            return out
+        except FileNotFoundError:
+            raise KubelabError(f"{command.split()[0]} is not installed.",
+                               f"install it, or use another backend.") from None
+        print((proc.stdout + proc.stderr).rstrip())
+        return proc.stdout
+
+    def namespace_for(self, suffix: str) -> str:
+        """A second namespace for this chapter (deleted by cleanup, like the first)."""
+        name = f"{self.namespace}-{suffix}"
+        manifest = {"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": name, "labels": {LESSON_LABEL: self.chapter}}}
+        self.cluster.kubectl(["apply", "-f", "-"], input=json.dumps(manifest))
+        return name
 
     # ------------------------------------------------------------------ backends
     def supports(self, feature: str) -> bool:
@@ -216,13 +282,28 @@ class Lab:
         return info
 
     # ------------------------------------------------------------------ namespace
+    def _delete_namespaces(self, timeout: float) -> None:
+        """Delete the chapter's namespaces (its own, and any made by namespace_for) and
+        the cluster-wide objects it labelled as its own (nodes, IngressClasses)."""
+        selector = f"{LESSON_LABEL}={self.chapter}"
+        self.cluster.kubectl(["delete", "nodes,ingressclasses", "-l", selector,
+                              "--ignore-not-found"])
+        names = {n["metadata"]["name"] for n in self.list("Namespace", selector=selector,
+                                                           namespace=None)}
+        if self.get("Namespace", self.namespace, namespace=None):
+            names.add(self.namespace)
+        if not names:
+            return
+        self.cluster.kubectl(["delete", "namespace", *sorted(names), "--wait=false",
+                              "--ignore-not-found"])
+        self.wait_for("Namespace", lambda objs: not [o for o in objs
+                                                     if o["metadata"]["name"] in names],
+                      namespace=None, timeout=timeout,
+                      describe=f"namespaces {', '.join(sorted(names))} to be deleted")
+
     def reset_namespace(self, timeout: float = 90) -> None:
         """Start the chapter from a clean namespace: delete what an earlier run left."""
-        if self.get("Namespace", self.namespace, namespace=None):
-            self.cluster.kubectl(["delete", "namespace", self.namespace, "--wait=false"])
-            self.wait_for("Namespace", lambda objs: not objs, name=self.namespace,
-                          namespace=None, timeout=timeout,
-                          describe=f"namespace {self.namespace} to be deleted")
+        self._delete_namespaces(timeout)
         manifest = {"apiVersion": "v1", "kind": "Namespace",
                     "metadata": {"name": self.namespace,
                                  "labels": {LESSON_LABEL: self.chapter}}}
@@ -233,11 +314,7 @@ class Lab:
         commands. Safe to run twice."""
         from .background import stop_all
         stop_all()
-        if self.get("Namespace", self.namespace, namespace=None):
-            self.cluster.kubectl(["delete", "namespace", self.namespace, "--wait=false"])
-            self.wait_for("Namespace", lambda objs: not objs, name=self.namespace,
-                          namespace=None, timeout=timeout,
-                          describe=f"namespace {self.namespace} to be deleted")
+        self._delete_namespaces(timeout)
         passed = sum(r.passed for r in self.results)
         print(f"cleaned up namespace {self.namespace}; checks passed: {passed}/"
               f"{len(self.results)}")

@@ -40,7 +40,7 @@ def run_line(line: str) -> None:
     argv = shlex.split(line)
     if argv and argv[0] == "kubectl":
         argv = argv[1:]
-    print(f"$ kubectl {' '.join(argv)}")
+    print(f"$ kubectl {shlex.join(argv)}")
     why = _never_ends(argv)
     if why:
         raise KubelabError(f"`kubectl {' '.join(argv)}` {why}.",
@@ -53,7 +53,7 @@ def run_line(line: str) -> None:
         print(bg.output().rstrip())
         print(f"(stopped after {WATCH_SECONDS:.0f} s: a watch never ends by itself)")
         return
-    out = lab.kubectl(argv, check=True)
+    out = lab.kubectl(argv, check=True, stderr=True)
     if out.strip():
         print(out.rstrip())
 
@@ -63,10 +63,13 @@ def kubectl_magic(line: str, cell: str | None = None) -> None:
     if cell is None:
         run_line(line)
         return
+    from IPython import get_ipython
+    shell = get_ipython()
     for cmd in cell.splitlines():
         cmd = cmd.strip()
         if cmd and not cmd.startswith("#"):
-            run_line(cmd)
+            # like a line magic, {name} inserts a Python variable
+            run_line(shell.var_expand(cmd) if shell is not None else cmd)
 
 
 def apply_magic(line: str, cell: str) -> None:

@@ -48,6 +48,15 @@ def test_reads_as_a_chapter(nb):
     assert "<details>" in text   # a folded solution
 
 
+def test_chapters_have_two_exercises_with_folded_solutions():
+    for path in NOTEBOOKS:
+        if path.stem.startswith("00-"):
+            continue
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        assert text.count("lab.exercise(") >= 2, path.stem
+        assert text.count("<details>") >= 2, path.stem
+
+
 def test_uses_only_pinned_images(nb):
     text = "\n".join(c.source for c in nb.cells)
     used = set(IMAGE_RE.findall(text))
