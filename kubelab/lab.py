@@ -144,16 +144,32 @@ class Lab:
 
     # ------------------------------------------------------------------ checks
     def check(self, description: str, condition: Callable[[], object] | bool,
-              hint: str = "") -> None:
+              hint: str = "", *, within: float = 0, watch: str = "Pod") -> None:
         """Assert a claim about the cluster: print ✓ and go on, or stop with ✗ and a hint.
-        `condition` may return a bool or (bool, detail)."""
-        try:
-            value = condition() if callable(condition) else condition
-        except KubelabError as e:
-            value = (False, e.problem)
-        passed, detail = (value if isinstance(value, tuple) else (bool(value), ""))
-        result = CheckResult(description, bool(passed), str(detail))
-        self.results.append(result)
+        `condition` may return a bool or (bool, detail). With `within`, give the cluster
+        that many seconds to settle: the condition is evaluated again on every change to
+        `watch` objects in the chapter's namespace (the watch API, not a sleep loop)."""
+        def evaluate() -> tuple[bool, str]:
+            try:
+                value = condition() if callable(condition) else condition
+            except KubelabError as e:
+                value = (False, e.problem)
+            ok, detail = value if isinstance(value, tuple) else (bool(value), "")
+            return bool(ok), str(detail)
+
+        passed, detail = evaluate()
+        if not passed and within > 0:
+            last = [(passed, detail)]
+
+            def settled(_objects: list[dict]) -> bool:
+                last[0] = evaluate()
+                return last[0][0]
+            try:
+                self.wait_for(watch, settled, timeout=within, describe=description)
+            except KubelabError:
+                pass
+            passed, detail = last[0]
+        self.results.append(CheckResult(description, passed, detail))
         if passed:
             print(f"✓ {description}" + (f"  ({detail})" if detail else ""))
             return
@@ -162,13 +178,13 @@ class Lab:
 
     def exercise(self, description: str, condition: Callable[[], object],
                  hint: str, solution: list[str | list[str] | Callable[[], object]],
-                 settle: Callable[[], object] | None = None) -> None:
+                 settle: Callable[[], object] | None = None, watch: str = "Pod") -> None:
         """Check a learner's answer. When it does not hold and KUBELAB_SOLVE=1 (CI), run
         the solution (kubectl commands, YAML to apply, or callables) and check again, so every
         exercise is tested both failing and solved. `settle` waits for the cluster to
         react to the solution before the second check."""
         try:
-            self.check(description, condition, hint)
+            self.check(description, condition, hint, within=3, watch=watch)
             return
         except CheckFailed:
             if os.environ.get("KUBELAB_SOLVE") != "1":
@@ -193,7 +209,7 @@ class Lab:
                 self.kubectl(step)
         if settle is not None:
             settle()
-        self.check(description, condition, hint)
+        self.check(description, condition, hint, within=30, watch=watch)
 
     # ------------------------------------------------------------------ watching
     def live(self, kinds: list[str] | str, selector: str | None = None,

@@ -74,3 +74,17 @@ def test_up_then_down_leaves_no_process_and_no_port(isolated_home):
     assert all(sandbox.port_free(port) for port in ports)
     assert not (isolated_home / "kwok" / "clusters" / "kubelab").exists()
     assert not (isolated_home / "lab.json").exists()
+
+
+def test_reset_deletes_lesson_namespaces_and_nothing_else(cluster):
+    lab = Lab(cluster=cluster, namespace="test-reset", chapter="test-reset")
+    lab.reset_namespace()
+    cluster.kubectl(["create", "namespace", "test-not-a-lesson"])
+    try:
+        proc = subprocess.run([sys.executable, "-m", "kubelab.cli", "reset"],
+                              capture_output=True, text=True, timeout=200)
+        assert proc.returncode == 0, proc.stderr
+        assert lab.get("Namespace", "test-reset", namespace=None) is None
+        assert lab.get("Namespace", "test-not-a-lesson", namespace=None) is not None
+    finally:
+        cluster.kubectl(["delete", "namespace", "test-not-a-lesson", "--wait=false"])
