@@ -93,3 +93,89 @@ def main(args: argparse.Namespace) -> int:
     for key, value in figures:
         print(f"  {key:<{width}}  {value}")
     return 0
+
+
+# ------------------------------------------------------------------ workshop load
+
+def _request_histogram(cluster) -> tuple[dict[float, float], float]:  # noqa: ANN001
+    """Cumulative bucket counts (le -> count) of apiserver_request_duration_seconds over
+    every verb except WATCH and CONNECT (long-running), and their total count."""
+    import re
+    text = cluster.kubectl(["get", "--raw", "/metrics"], timeout=60).stdout
+    buckets: dict[float, float] = {}
+    pattern = re.compile(r'^apiserver_request_duration_seconds_bucket\{(.*)\} (\S+)$')
+    for line in text.splitlines():
+        m = pattern.match(line)
+        if not m or 'verb="WATCH"' in m.group(1) or 'verb="CONNECT"' in m.group(1):
+            continue
+        le = re.search(r'le="([^"]+)"', m.group(1)).group(1)
+        bound = float("inf") if le == "+Inf" else float(le)
+        buckets[bound] = buckets.get(bound, 0) + float(m.group(2))
+    return buckets, buckets.get(float("inf"), 0)
+
+
+def _quantile(delta: dict[float, float], total: float, q: float) -> float:
+    """The upper bound of the bucket holding the q-th request (a histogram's resolution)."""
+    for bound in sorted(delta):
+        if delta[bound] >= q * total:
+            return bound
+    return float("inf")
+
+
+def workshop_load(args: argparse.Namespace) -> int:
+    """Run one chapter for N learners at once against one sandbox, as a workshop would."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import papermill
+
+    from . import workshop
+    root = Path(__file__).resolve().parent.parent
+    notebook = root / "notebooks" / f"{args.chapter}.ipynb"
+    with tempfile.TemporaryDirectory(prefix="kubelab-load-") as tmp:
+        os.environ["KUBELAB_HOME"] = str(Path(tmp) / "home")
+        os.environ["KUBELAB_SOLVE"] = "1"
+        cluster = backends.up("sandbox", log=lambda m: None, nodes=4)
+        try:
+            learners = workshop.learners_from(None, args.learners, "load")
+            made = workshop.create(cluster, learners, Path(tmp) / "kc", hours=1,
+                                   log=lambda m: None)
+            before, n0 = _request_histogram(cluster)
+
+            def run(entry: dict) -> tuple[str, float, str]:
+                start = time.monotonic()
+                try:
+                    papermill.execute_notebook(
+                        str(notebook), str(Path(tmp) / f"{entry['learner']}.ipynb"),
+                        parameters={"kubeconfig": entry["kubeconfig"]}, kernel_name="python3",
+                        cwd=str(notebook.parent), progress_bar=False, log_output=False)
+                    return entry["learner"], time.monotonic() - start, ""
+                except Exception as e:  # noqa: BLE001 - a failure is a figure here
+                    return entry["learner"], time.monotonic() - start, str(e)[:200]
+
+            wall_start = time.monotonic()
+            with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+                results = list(pool.map(run, made))
+            wall = time.monotonic() - wall_start
+            after, n1 = _request_histogram(cluster)
+            delta = {b: after.get(b, 0) - before.get(b, 0) for b in after}
+            requests = n1 - n0
+            table = workshop.progress(cluster, "load")
+            checks = sum(sum(c.values()) for per in table.values() for c in per.values())
+        finally:
+            backends.down(log=lambda m: None)
+    failures = [r for r in results if r[2]]
+    per_run = sorted(r[1] for r in results)
+    print(f"kubelab workshop load — chapter {args.chapter}, {args.learners} learners, "
+          f"{args.parallel} at a time, one sandbox, {os.cpu_count()} cores")
+    print(f"  wall time                      {wall:.0f} s")
+    print(f"  per learner (median / max)     {statistics.median(per_run):.1f} s / "
+          f"{per_run[-1]:.1f} s")
+    print(f"  failed runs                    {len(failures)} of {len(results)}")
+    for learner, _, err in failures[:5]:
+        print(f"    {learner}: {err}")
+    print(f"  checks recorded as passed      {checks}")
+    print(f"  apiserver requests (no watch)  {requests:.0f}")
+    if requests:
+        print(f"  request latency p50 / p99      <= {_quantile(delta, requests, .5)*1000:.0f} ms"
+              f" / <= {_quantile(delta, requests, .99)*1000:.0f} ms (histogram buckets)")
+    return 1 if failures else 0

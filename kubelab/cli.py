@@ -100,9 +100,26 @@ def cmd_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workshop(args: argparse.Namespace) -> int:
+    from pathlib import Path
+    from . import workshop
+    cluster = workshop.instructor_cluster(args.context, args.kubeconfig)
+    if args.action == "create":
+        learners = workshop.learners_from(args.learners.split(",") if args.learners else None,
+                                          args.count, args.name)
+        print(f"workshop {args.name} on context {cluster.context}: {len(learners)} learners")
+        workshop.create(cluster, learners, Path(args.out), args.hours)
+        print(f"kubeconfigs (mode 0600) in {args.out}; hand each learner their own file")
+    elif args.action == "progress":
+        print(workshop.progress_table(workshop.progress(cluster, args.name)))
+    elif args.action == "delete":
+        workshop.delete(cluster, args.name)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
-    return bench.main(args)
+    return bench.workshop_load(args) if args.learners else bench.main(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -125,17 +142,30 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("reset", help="delete every lesson namespace")
     sub.add_parser("env", help="shell lines that point kubectl at the lab")
     sub.add_parser("build", help="fetch or build the pinned sandbox binaries into the cache")
+    w = sub.add_parser("workshop", help="one shared cluster, a scoped login per learner")
+    w.add_argument("action", choices=["create", "progress", "delete"])
+    w.add_argument("--name", default="ws", help="workshop name, a prefix of every namespace")
+    w.add_argument("--learners", help="comma-separated learner names")
+    w.add_argument("--count", type=int, help="or a number of learners (learner01, ...)")
+    w.add_argument("--context", help="the shared cluster's context (default: the lab)")
+    w.add_argument("--kubeconfig", help="kubeconfig holding --context")
+    w.add_argument("--hours", type=float, default=8, help="how long the logins last")
+    w.add_argument("--out", default="workshop-kubeconfigs", help="where kubeconfigs go")
     b = sub.add_parser("bench", help="measure start time, memory, rollout time, overhead")
     b.add_argument("--cold", action="store_true",
                    help="also time a cold start (builds the binaries in an empty cache)")
     b.add_argument("--calls", type=int, default=60)
+    b.add_argument("--workshop", type=int, metavar="N", dest="learners",
+                   help="instead: run one chapter for N workshop learners at once")
+    b.add_argument("--chapter", default="05a-pods-replicasets")
+    b.add_argument("--parallel", type=int, default=4, help="notebooks at once (2 cores)")
     p.add_argument("--version", action="version",
                    version=f"kubelab {__import__('kubelab').__version__} "
                            f"(Kubernetes {versions.KUBERNETES})")
     return p
 
 
-COMMANDS = {"open": cmd_open, "up": cmd_up, "down": cmd_down, "status": cmd_status, "doctor": cmd_doctor,
+COMMANDS = {"workshop": cmd_workshop, "open": cmd_open, "up": cmd_up, "down": cmd_down, "status": cmd_status, "doctor": cmd_doctor,
             "reset": cmd_reset, "env": cmd_env, "build": cmd_build, "bench": cmd_bench}
 
 

@@ -12,14 +12,20 @@ FEATURES = {
     "k3s": "a K3s install",
     "kind": "a cluster made by kind",
     "simulated-nodes": "nodes simulated by kwok (a real API, no container runs)",
+    "cluster-admin": "rights over the whole cluster (a workshop login has rights in its "
+                     "own namespaces only)",
 }
 
 BACKEND_FEATURES = {
-    "sandbox": {"simulated-nodes"},
-    "kind": {"containers", "kind"},
-    "minikube": {"containers", "minikube"},
-    "k3s": {"containers", "k3s"},
-    "existing": {"containers"},
+    "sandbox": {"simulated-nodes", "cluster-admin"},
+    "kind": {"containers", "kind", "cluster-admin"},
+    "minikube": {"containers", "minikube", "cluster-admin"},
+    "k3s": {"containers", "k3s", "cluster-admin"},
+    "existing": {"containers", "cluster-admin"},
+    # a learner's login to a shared cluster: what its nodes are decides the rest
+    "workshop": set(),
+    "workshop-sandbox": {"simulated-nodes"},
+    "workshop-containers": {"containers"},
 }
 
 
@@ -30,6 +36,8 @@ def supported(backend: str, feature: str) -> bool:
 
 
 def skip_message(backend: str, feature: str, what: str) -> str:
-    where = [b for b, f in BACKEND_FEATURES.items() if feature in f]
+    where = [b for b, f in BACKEND_FEATURES.items() if feature in f
+             and not b.startswith("workshop")]
+    backend = backend.replace("workshop-", "workshop on a ")
     return (f"⏭ skipped on the {backend} backend: {what} needs {FEATURES[feature]}. "
             f"It runs on: {', '.join(where)}.")

@@ -39,8 +39,10 @@ class Lab:
     namespace: str
     chapter: str
     results: list[CheckResult] = field(default_factory=list)
+    workshop: bool = False          # a learner's scoped login to a shared cluster
     _api: object = None
     _dynamic: object = None
+    _feature_backend: str | None = None
 
     # ------------------------------------------------------------------ kubectl
     def kubectl(self, args: str | list[str], *, check: bool = True, timeout: float = 60,
@@ -104,8 +106,7 @@ class Lab:
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
         resource = watching.resource_for(self.dynamic, kind)
-        objs, _ = watching.snapshot(resource, self._ns(kind, namespace), name=name)
-        return next(iter(objs.values()), None)
+        return watching.get_one(resource, name, self._ns(kind, namespace))
 
     def wait_for(self, kind: str, until: Callable[[list[dict]], bool], *,
                  name: str | None = None, selector: str | None = None,
@@ -170,6 +171,8 @@ class Lab:
                 pass
             passed, detail = last[0]
         self.results.append(CheckResult(description, passed, detail))
+        if self.workshop:
+            self._record_progress()
         if passed:
             print(f"✓ {description}" + (f"  ({detail})" if detail else ""))
             return
@@ -251,7 +254,12 @@ class Lab:
         return proc.stdout
 
     def namespace_for(self, suffix: str) -> str:
-        """A second namespace for this chapter (deleted by cleanup, like the first)."""
+        """A second namespace for this chapter (deleted by cleanup, like the first). In a
+        workshop it is the learner's second namespace, which the instructor made."""
+        if self.workshop:
+            name = f"{self.namespace}-b"
+            print(f"(workshop: your second namespace {name} stands in for '{suffix}')")
+            return name
         name = f"{self.namespace}-{suffix}"
         manifest = {"apiVersion": "v1", "kind": "Namespace",
                     "metadata": {"name": name, "labels": {LESSON_LABEL: self.chapter}}}
@@ -259,15 +267,40 @@ class Lab:
         return name
 
     # ------------------------------------------------------------------ backends
+    def _backend_for_features(self) -> str:
+        """A workshop login's features follow the shared cluster's nodes."""
+        if self.cluster.backend != "workshop":
+            return self.cluster.backend
+        if self._feature_backend is None:
+            nodes = self.list("Node")
+            fake = bool(nodes) and all((n["metadata"].get("annotations") or {}).get(
+                "kwok.x-k8s.io/node") == "fake" for n in nodes)
+            self._feature_backend = "workshop-sandbox" if fake else "workshop-containers"
+        return self._feature_backend
+
     def supports(self, feature: str) -> bool:
-        return features.supported(self.cluster.backend, feature)
+        return features.supported(self._backend_for_features(), feature)
 
     def skip_unless(self, feature: str, what: str) -> bool:
         """True when the cell may run; otherwise print why it is skipped."""
         if self.supports(feature):
             return True
-        print(features.skip_message(self.cluster.backend, feature, what))
+        print(features.skip_message(self._backend_for_features(), feature, what))
         return False
+
+    def node_port(self, which: int = 0) -> int:
+        """One of the two fixed nodePorts the chapters use: 30080 and 30123 on a lab of
+        one's own; in a workshop, the learner's own pair, so that twenty learners never
+        ask for the same cluster-wide port."""
+        if not self.workshop:
+            return (30080, 30123)[which]
+        ns = self.get("Namespace", self.namespace, namespace=None) or {}
+        base = (ns.get("metadata", {}).get("annotations") or {}).get(
+            "kubelab.dev/node-port-base")
+        if base is None:
+            raise KubelabError("your workshop namespace has no nodePort block.",
+                               "ask your instructor to run `kubelab workshop create` again.")
+        return int(base) + which
 
     def status(self) -> dict:
         """Which cluster this notebook talks to, read from the cluster itself."""
@@ -297,6 +330,21 @@ class Lab:
                 print(f"{key:>{width}}: {value}")
         return info
 
+    def _record_progress(self) -> None:
+        """Keep this chapter's check results in the learner's own namespace, where the
+        instructor's `kubelab workshop progress` reads them."""
+        from kubernetes import client
+        core = client.CoreV1Api(self.api)
+        data = {self.chapter: json.dumps({r.description: r.passed for r in self.results})}
+        try:
+            core.patch_namespaced_config_map("kubelab-progress", self.namespace,
+                                             {"data": data})
+        except client.ApiException as e:
+            if e.status != 404:
+                raise
+            core.create_namespaced_config_map(self.namespace, client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(name="kubelab-progress"), data=data))
+
     # ------------------------------------------------------------------ namespace
     def _delete_namespaces(self, timeout: float) -> None:
         """Delete the chapter's namespaces (its own, and any made by namespace_for) and
@@ -317,8 +365,29 @@ class Lab:
                       namespace=None, timeout=timeout,
                       describe=f"namespaces {', '.join(sorted(names))} to be deleted")
 
+    def _empty_workshop_namespaces(self, timeout: float) -> None:
+        """A learner may not delete namespaces: empty them instead, keeping the progress
+        record and what the cluster itself manages."""
+        kinds = ("deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs,pods,"
+                 "services,ingresses,secrets,persistentvolumeclaims,"
+                 "horizontalpodautoscalers,poddisruptionbudgets,networkpolicies")
+        keep = {"kubelab-progress", "kube-root-ca.crt"}
+        for ns in (self.namespace, f"{self.namespace}-b"):
+            self.cluster.kubectl(["delete", kinds, "--all", "-n", ns, "--wait=false",
+                                  "--ignore-not-found"], timeout=timeout)
+            cms = [c["metadata"]["name"] for c in self.list("ConfigMap", namespace=ns)]
+            extra = [c for c in cms if c not in keep]
+            if extra:
+                self.cluster.kubectl(["delete", "configmaps", "-n", ns, *extra,
+                                      "--ignore-not-found"])
+            self.wait_for("Pod", lambda pods: not pods, namespace=ns, timeout=timeout,
+                          describe=f"the pods in {ns} to be gone")
+
     def reset_namespace(self, timeout: float = 90) -> None:
         """Start the chapter from a clean namespace: delete what an earlier run left."""
+        if self.workshop:
+            self._empty_workshop_namespaces(timeout)
+            return
         self._delete_namespaces(timeout)
         manifest = {"apiVersion": "v1", "kind": "Namespace",
                     "metadata": {"name": self.namespace,
@@ -330,7 +399,10 @@ class Lab:
         commands. Safe to run twice."""
         from .background import stop_all
         stop_all()
-        self._delete_namespaces(timeout)
+        if self.workshop:
+            self._empty_workshop_namespaces(timeout)
+        else:
+            self._delete_namespaces(timeout)
         passed = sum(r.passed for r in self.results)
         print(f"cleaned up namespace {self.namespace}; checks passed: {passed}/"
               f"{len(self.results)}")
@@ -371,14 +443,50 @@ def _is_cluster_wide(argv: list[str]) -> bool:
         re.split(r"[/.]", t)[0] in _CLUSTER_WIDE for t in words[1].split(","))
 
 
+def workshop_login(kubeconfig: str, namespace: str = "") -> tuple[Cluster, str]:
+    """A learner's kubeconfig from `kubelab workshop create`: its context and namespace."""
+    import yaml
+    path = os.path.expanduser(kubeconfig)
+    try:
+        doc = yaml.safe_load(open(path)) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise KubelabError(f"cannot read the workshop kubeconfig {path}: {e}",
+                           "ask your instructor for your kubeconfig file, and pass its "
+                           "path as the notebook's `kubeconfig` parameter.") from None
+    context = doc.get("current-context", "")
+    ctx = next((c["context"] for c in doc.get("contexts") or [] if c["name"] == context), {})
+    ns = namespace or ctx.get("namespace", "")
+    if not context or not ns:
+        raise KubelabError(f"{path} names no current context with a namespace.",
+                           "use the kubeconfig `kubelab workshop create` wrote for you.")
+    return Cluster(backend="workshop", kubeconfig=path, context=context,
+                   created_by_kubelab=False, name=context), ns
+
+
 def open_lab(chapter: str, *, backend: str = "auto", namespace: str = "",
-             fresh: bool = True) -> Lab:
+             kubeconfig: str = "", fresh: bool = True) -> Lab:
     """Connect a notebook to the lab (starting one if none runs) and give the chapter
-    its own namespace, emptied of anything an earlier run left behind."""
+    its own namespace, emptied of anything an earlier run left behind. With a workshop
+    `kubeconfig`, use that login and its namespaces instead: nothing else is touched."""
     global _CURRENT
     from . import backends
     from .errors import install_notebook_handler
     install_notebook_handler()
+    kubeconfig = kubeconfig or os.environ.get("KUBELAB_WORKSHOP_KUBECONFIG", "")
+    if kubeconfig:
+        cluster, ns = workshop_login(kubeconfig, namespace)
+        ok, why = cluster.reachable()
+        if not ok:
+            raise KubelabError(f"the workshop cluster does not answer: {why}",
+                               "your token may have expired, or the cluster is down: ask "
+                               "your instructor.")
+        lab = Lab(cluster=cluster, namespace=ns, chapter=chapter, workshop=True)
+        if fresh:
+            lab.reset_namespace()
+        _CURRENT = lab
+        print(f"chapter {chapter}: workshop login {cluster.context}, namespaces {ns} and "
+              f"{ns}-b (your rights end there)")
+        return lab
     cluster = Cluster.load()
     if cluster is None or not cluster.reachable()[0]:
         cluster = backends.up(backend)

@@ -24,6 +24,37 @@ def resource_for(dynamic, kind: str):  # noqa: ANN001, ANN201
                        "check the spelling; `kubectl api-resources` lists them all.")
 
 
+def api_error(e: Exception, what: str) -> KubelabError:
+    """An API refusal as one sentence: Forbidden says which right is missing."""
+    status = getattr(e, "status", None)
+    body = getattr(e, "body", "") or ""
+    try:
+        import json
+        message = json.loads(body).get("message", "")
+    except (ValueError, TypeError):
+        message = str(e).splitlines()[0]
+    if status == 403:
+        return KubelabError(f"{what}: forbidden: {message}",
+                            "your account lacks this right on this cluster (in a workshop, "
+                            "your rights end at your own namespaces).")
+    return KubelabError(f"{what}: {status or ''} {message}".strip(),
+                        "run `kubelab status` to see whether the cluster answers.")
+
+
+def get_one(resource, name: str, namespace: str | None) -> dict | None:  # noqa: ANN001
+    """GET one object by name (needs only the `get` right); None when it does not exist."""
+    from kubernetes.client.exceptions import ApiException
+    kwargs = {"name": name}
+    if resource.namespaced and namespace:
+        kwargs["namespace"] = namespace
+    try:
+        return resource.get(**kwargs).to_dict()
+    except ApiException as e:
+        if e.status == 404:
+            return None
+        raise api_error(e, f"reading {resource.kind} {name}") from None
+
+
 def snapshot(resource, namespace: str | None, name: str | None = None,  # noqa: ANN001
              selector: str | None = None) -> tuple[dict[str, dict], str]:
     kwargs = {}
@@ -33,7 +64,11 @@ def snapshot(resource, namespace: str | None, name: str | None = None,  # noqa: 
         kwargs["label_selector"] = selector
     if resource.namespaced and namespace:
         kwargs["namespace"] = namespace
-    listed = resource.get(**kwargs).to_dict()
+    from kubernetes.client.exceptions import ApiException
+    try:
+        listed = resource.get(**kwargs).to_dict()
+    except ApiException as e:
+        raise api_error(e, f"listing {resource.kind}") from None
     objs = {_key(o): o for o in listed.get("items") or []}
     return objs, listed["metadata"].get("resourceVersion", "")
 

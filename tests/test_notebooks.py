@@ -47,3 +47,33 @@ def test_notebook_runs_twice_in_a_row(notebook, tmp_path, cluster):
         # a chapter that skips more than a third of its cells here teaches too little
         if cluster.backend == "sandbox":
             assert skipped * 3 <= len(code), line
+
+
+@pytest.fixture(scope="module")
+def learner_login(cluster, tmp_path_factory):
+    """One learner of a rehearsal workshop on the lab: the chapters under a scoped login."""
+    from kubelab import workshop
+    out = tmp_path_factory.mktemp("workshop")
+    made = workshop.create(cluster, workshop.learners_from(["rehearsal"], None, "nbws"),
+                           out, hours=1, log=lambda m: None)
+    yield made[0]["kubeconfig"]
+    workshop.delete(cluster, "nbws", log=lambda m: None)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_under_a_workshop_login(notebook, tmp_path, learner_login):
+    out = tmp_path / f"{notebook.stem}.workshop.ipynb"
+    start = time.monotonic()
+    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
+                               parameters={"kubeconfig": learner_login},
+                               cwd=str(notebook.parent), progress_bar=False)
+    nb = nbformat.read(out, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    line = (f"{notebook.stem} as a workshop learner: {len(code)} code cells, "
+            f"{skipped_cells(nb)} skipped, {checks_passed(nb)} checks passed, "
+            f"{time.monotonic() - start:.1f} s")
+    print(line)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with REPORT.open("a") as f:
+        f.write(line + "\n")
+    assert checks_passed(nb) > 0
