@@ -55,15 +55,22 @@ def get_one(resource, name: str, namespace: str | None) -> dict | None:  # noqa:
         raise api_error(e, f"reading {resource.kind} {name}") from None
 
 
-def snapshot(resource, namespace: str | None, name: str | None = None,  # noqa: ANN001
-             selector: str | None = None) -> tuple[dict[str, dict], str]:
-    kwargs = {}
+def _scope(resource, namespace: str | None, name: str | None,  # noqa: ANN001
+           selector: str | None) -> dict:
+    """The arguments that narrow a list or a watch to what the caller follows."""
+    kwargs: dict = {}
     if name:
         kwargs["field_selector"] = f"metadata.name={name}"
     if selector:
         kwargs["label_selector"] = selector
     if resource.namespaced and namespace:
         kwargs["namespace"] = namespace
+    return kwargs
+
+
+def snapshot(resource, namespace: str | None, name: str | None = None,  # noqa: ANN001
+             selector: str | None = None) -> tuple[dict[str, dict], str]:
+    kwargs = _scope(resource, namespace, name, selector)
     from kubernetes.client.exceptions import ApiException
     try:
         listed = resource.get(**kwargs).to_dict()
@@ -93,13 +100,8 @@ def wait_for(dynamic, kind: str, until: Callable[[Objects], bool], *,  # noqa: A
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        kwargs: dict = {"resource_version": version, "timeout": max(1, int(remaining))}
-        if name:
-            kwargs["field_selector"] = f"metadata.name={name}"
-        if selector:
-            kwargs["label_selector"] = selector
-        if resource.namespaced and namespace:
-            kwargs["namespace"] = namespace
+        kwargs = {**_scope(resource, namespace, name, selector),
+                  "resource_version": version, "timeout": max(1, int(remaining))}
         try:
             for event in resource.watch(**kwargs):
                 obj = event["raw_object"]

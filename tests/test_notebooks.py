@@ -16,6 +16,14 @@ REPORT = ROOT / ".ci-state" / "notebook-report.txt"
 pytestmark = pytest.mark.cluster
 
 
+def report(line: str) -> None:
+    """Print a chapter's figures and keep them for the CI summary."""
+    print(line)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with REPORT.open("a") as f:
+        f.write(line + "\n")
+
+
 def skipped_cells(nb) -> int:  # noqa: ANN001
     return sum(1 for c in nb.cells if c.cell_type == "code"
                for o in c.get("outputs", []) if "⏭ skipped" in o.get("text", ""))
@@ -39,10 +47,7 @@ def test_notebook_runs_twice_in_a_row(notebook, tmp_path, cluster):
         skipped = skipped_cells(nb)
         line = (f"{notebook.stem} run {run}: {len(code)} code cells, {skipped} skipped, "
                 f"{checks_passed(nb)} checks passed, {time.monotonic() - start:.1f} s")
-        print(line)
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        with REPORT.open("a") as f:
-            f.write(line + "\n")
+        report(line)
         assert checks_passed(nb) > 0
         # a chapter that skips more than a third of its cells here teaches too little
         if cluster.backend == "sandbox":
@@ -72,8 +77,5 @@ def test_notebook_runs_under_a_workshop_login(notebook, tmp_path, learner_login)
     line = (f"{notebook.stem} as a workshop learner: {len(code)} code cells, "
             f"{skipped_cells(nb)} skipped, {checks_passed(nb)} checks passed, "
             f"{time.monotonic() - start:.1f} s")
-    print(line)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    with REPORT.open("a") as f:
-        f.write(line + "\n")
+    report(line)
     assert checks_passed(nb) > 0
