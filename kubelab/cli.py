@@ -165,8 +165,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"workshop": cmd_workshop, "open": cmd_open, "up": cmd_up, "down": cmd_down, "status": cmd_status, "doctor": cmd_doctor,
-            "reset": cmd_reset, "env": cmd_env, "build": cmd_build, "bench": cmd_bench}
+COMMANDS = {"open": cmd_open, "up": cmd_up, "down": cmd_down, "status": cmd_status,
+            "doctor": cmd_doctor, "reset": cmd_reset, "env": cmd_env, "build": cmd_build,
+            "bench": cmd_bench, "workshop": cmd_workshop}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -96,6 +97,13 @@ class Cluster:
         return json.loads(out)["serverVersion"]["gitVersion"]
 
 
+def kubectl_words(args: str | list[str]) -> list[str]:
+    """A command as kubectl's arguments: split like a shell, a leading `kubectl` dropped,
+    so `"kubectl get pods"`, `"get pods"` and `["get", "pods"]` all mean the same."""
+    argv = shlex.split(args) if isinstance(args, str) else list(args)
+    return argv[1:] if argv and argv[0] == "kubectl" else argv
+
+
 def _env_without_kubeconfig() -> dict[str, str]:
     """kubectl gets --kubeconfig; a KUBECONFIG in the environment must not merge in."""
     env = dict(os.environ)
@@ -130,6 +138,13 @@ def kubeconfig_contexts(path: Path) -> list[str]:
         raise KubelabError(f"cannot read kubeconfig {path}: {e}",
                            "check the path (KUBECONFIG or --kubeconfig).") from None
     return [c.get("name") for c in data.get("contexts") or [] if isinstance(c, dict)]
+
+
+def user_kubeconfig(kubeconfig: str | None) -> Path:
+    """The kubeconfig a user means: the one named, else kubectl's own default (the first
+    file in KUBECONFIG, else ~/.kube/config)."""
+    return Path(kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+                or os.path.expanduser("~/.kube/config")).expanduser()
 
 
 def require_context(path: Path, context: str) -> None:

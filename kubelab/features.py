@@ -23,7 +23,6 @@ BACKEND_FEATURES = {
     "k3s": {"containers", "k3s", "cluster-admin"},
     "existing": {"containers", "cluster-admin"},
     # a learner's login to a shared cluster: what its nodes are decides the rest
-    "workshop": set(),
     "workshop-sandbox": {"simulated-nodes"},
     "workshop-containers": {"containers"},
 }

@@ -7,12 +7,17 @@ import os
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import features, manifests, watching
 from .background import Background
-from .cluster import Cluster, _env_without_kubeconfig
+from .cluster import Cluster, _env_without_kubeconfig, kubectl_words
 from .errors import CheckFailed, KubelabError
+
+if TYPE_CHECKING:
+    from .background import FileServer
+    from .live import LiveView
+    from .scratch import ScratchKubeconfigs
 
 LESSON_LABEL = "kubelab.dev/lesson"
 
@@ -51,9 +56,7 @@ class Lab:
         """Run kubectl in the chapter's namespace (namespace=None: no -n) and return
         stdout; with check=False or stderr=True, stdout and stderr together (kubectl's
         warnings and errors are worth seeing)."""
-        argv = shlex.split(args) if isinstance(args, str) else list(args)
-        if argv and argv[0] == "kubectl":
-            argv = argv[1:]
+        argv = kubectl_words(args)
         ns = self.namespace if namespace == "" else namespace
         if _is_cluster_wide(argv):
             ns = None
@@ -64,9 +67,7 @@ class Lab:
     def background(self, args: str | list[str], seconds: float = 30) -> Background:
         """Start a long-lived kubectl command (port-forward, logs -f, get -w) that stops
         itself after `seconds`, or at `.stop()`."""
-        argv = shlex.split(args) if isinstance(args, str) else list(args)
-        if argv and argv[0] == "kubectl":
-            argv = argv[1:]
+        argv = kubectl_words(args)
         full = self.cluster.kubectl_argv(argv, self.namespace)
         return Background(full, seconds, label=f"kubectl {' '.join(argv)}",
                           env=_env_without_kubeconfig())
@@ -237,8 +238,7 @@ class Lab:
         elsewhere show the command and why it did not run."""
         import subprocess
         print(f"$ {command}")
-        if not self.supports(needs):
-            print(features.skip_message(self.cluster.backend, needs, f"`{command}`"))
+        if not self.skip_unless(needs, f"`{command}`"):
             return None
         try:
             proc = subprocess.run(shlex.split(command), capture_output=True, text=True,
@@ -249,15 +249,20 @@ class Lab:
             return out
         except FileNotFoundError:
             raise KubelabError(f"{command.split()[0]} is not installed.",
-                               f"install it, or use another backend.") from None
+                               "install it, or use another backend.") from None
         print((proc.stdout + proc.stderr).rstrip())
         return proc.stdout
+
+    @property
+    def workshop_namespaces(self) -> list[str]:
+        """A workshop learner's two namespaces (as `kubelab workshop create` names them)."""
+        return [self.namespace, f"{self.namespace}-b"]
 
     def namespace_for(self, suffix: str) -> str:
         """A second namespace for this chapter (deleted by cleanup, like the first). In a
         workshop it is the learner's second namespace, which the instructor made."""
         if self.workshop:
-            name = f"{self.namespace}-b"
+            name = self.workshop_namespaces[1]
             print(f"(workshop: your second namespace {name} stands in for '{suffix}')")
             return name
         name = f"{self.namespace}-{suffix}"
@@ -372,7 +377,7 @@ class Lab:
                  "services,ingresses,secrets,persistentvolumeclaims,"
                  "horizontalpodautoscalers,poddisruptionbudgets,networkpolicies")
         keep = {"kubelab-progress", "kube-root-ca.crt"}
-        for ns in (self.namespace, f"{self.namespace}-b"):
+        for ns in self.workshop_namespaces:
             self.cluster.kubectl(["delete", kinds, "--all", "-n", ns, "--wait=false",
                                   "--ignore-not-found"], timeout=timeout)
             cms = [c["metadata"]["name"] for c in self.list("ConfigMap", namespace=ns)]
@@ -484,8 +489,8 @@ def open_lab(chapter: str, *, backend: str = "auto", namespace: str = "",
         if fresh:
             lab.reset_namespace()
         _CURRENT = lab
-        print(f"chapter {chapter}: workshop login {cluster.context}, namespaces {ns} and "
-              f"{ns}-b (your rights end there)")
+        print(f"chapter {chapter}: workshop login {cluster.context}, namespaces "
+              f"{' and '.join(lab.workshop_namespaces)} (your rights end there)")
         return lab
     cluster = Cluster.load()
     if cluster is None or not cluster.reachable()[0]:

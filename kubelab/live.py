@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import watching
+from .lab import pod_ready
 
 
 @dataclass
@@ -24,8 +25,7 @@ class Seen:
 def summarize(kind: str, obj: dict) -> str:
     spec, st = obj.get("spec") or {}, obj.get("status") or {}
     if kind == "Pod":
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in st.get("conditions") or [])
+        ready = pod_ready(obj)
         image = (spec.get("containers") or [{}])[0].get("image", "").rsplit("/", 1)[-1]
         gone = " terminating" if obj["metadata"].get("deletionTimestamp") else ""
         return (f"{st.get('phase', 'Pending')}{' Ready' if ready else ''}{gone} "

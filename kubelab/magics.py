@@ -6,6 +6,7 @@ import os
 import shlex
 
 from .errors import KubelabError
+from .cluster import kubectl_words
 from .lab import current_lab
 
 WATCH_SECONDS = float(os.environ.get("KUBELAB_WATCH_SECONDS", "8"))
@@ -37,9 +38,7 @@ def _bounded(argv: list[str]) -> bool:
 
 def run_line(line: str) -> None:
     lab = current_lab()
-    argv = shlex.split(line)
-    if argv and argv[0] == "kubectl":
-        argv = argv[1:]
+    argv = kubectl_words(line)
     print(f"$ kubectl {shlex.join(argv)}")
     why = _never_ends(argv)
     if why:

@@ -3,7 +3,6 @@ KUBECONFIG merging on it, never on their own ~/.kube/config nor on kubelab's."""
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import tempfile
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from . import binaries
-from .cluster import Cluster
+from .cluster import Cluster, kubectl_words
 
 
 class ScratchKubeconfigs:
@@ -46,9 +45,7 @@ class ScratchKubeconfigs:
     def kubectl(self, command: str, *files: Path, show: bool = True) -> str:
         """Run `kubectl ...` with KUBECONFIG set to these files (joined with ':' when there
         are several), as a learner would in a terminal."""
-        argv = shlex.split(command)
-        if argv and argv[0] == "kubectl":
-            argv = argv[1:]
+        argv = kubectl_words(command)
         env = dict(os.environ)
         env["KUBECONFIG"] = os.pathsep.join(str(f) for f in files)
         proc = subprocess.run([str(binaries.kubectl()), *argv], capture_output=True,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from .cluster import Cluster, require_context
+from .cluster import Cluster, require_context, user_kubeconfig
 from .errors import KubelabError
 
 WORKSHOP_LABEL = "kubelab.dev/workshop"
@@ -173,8 +173,7 @@ def instructor_cluster(context: str | None, kubeconfig: str | None) -> Cluster:
     """The cluster the workshop runs on: a named context, or the running lab."""
     from .cluster import current
     if context:
-        path = Path(kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-                    or os.path.expanduser("~/.kube/config")).expanduser()
+        path = user_kubeconfig(kubeconfig)
         require_context(path, context)
         return Cluster(backend="existing", kubeconfig=str(path), context=context,
                        created_by_kubelab=False, name=context)

@@ -2,10 +2,7 @@
 never deletes the cluster; `kubelab down` only forgets it."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from ..cluster import Cluster, require_context
+from ..cluster import Cluster, require_context, user_kubeconfig
 from ..errors import KubelabError
 
 
@@ -13,8 +10,7 @@ def up(context: str | None = None, kubeconfig: str | None = None, **_: object) -
     if not context:
         raise KubelabError("the existing backend needs the context to use.",
                            "pass `--context NAME` (see `kubectl config get-contexts`).")
-    path = Path(kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-                or os.path.expanduser("~/.kube/config")).expanduser()
+    path = user_kubeconfig(kubeconfig)
     require_context(path, context)
     cluster = Cluster(backend="existing", kubeconfig=str(path), context=context,
                       created_by_kubelab=False, name=context)
