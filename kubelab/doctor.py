@@ -61,7 +61,8 @@ def _backend(name: str) -> Callable[[], tuple[bool, str, str]]:
         ok, why = backends.BACKENDS[name].available()
         fixes = {"kind": "install Docker and kind to use the kind backend (optional)",
                  "minikube": "install Docker and minikube to use it (optional)",
-                 "k3s": "install K3s to use it (optional)"}
+                 "k3s": "install K3s to use it (optional)",
+                 "local": "see docs/local-node.md (Linux, root; optional)"}
         return ok, f"{name}: {why}", fixes.get(name, "")
     return probe
 
@@ -78,8 +79,20 @@ def _lab() -> tuple[bool, str, str]:
 
 REQUIRED = [("python", _python_packages), ("kubectl", _kubectl),
             ("sandbox", _sandbox_binaries)]
+def _node_programs() -> tuple[bool, str, str]:
+    missing = [g for g, (v, names) in binaries.NODE_GROUPS.items()
+               if not all((binaries.group_dir(g, v) / n).is_file() for n in names)]
+    if missing:
+        return False, f"local node programs not built yet: {', '.join(missing)}", \
+            "`kubelab build --node` (Go; a cold build takes about 10 min)"
+    return True, f"local node programs built (containerd {versions.CONTAINERD}, " \
+        f"CNI plugins {versions.CNI_PLUGINS}, CoreDNS {versions.COREDNS}, " \
+        f"MetalLB {versions.METALLB})", ""
+
+
 OPTIONAL = [("kind", _backend("kind")), ("minikube", _backend("minikube")),
-            ("k3s", _backend("k3s")), ("lab", _lab)]
+            ("k3s", _backend("k3s")), ("local", _backend("local")),
+            ("node", _node_programs), ("lab", _lab)]
 
 
 def report(out: Callable[[str], None] = print) -> list[str]:

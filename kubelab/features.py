@@ -12,12 +12,14 @@ FEATURES = {
     "k3s": "a K3s install",
     "kind": "a cluster made by kind",
     "simulated-nodes": "nodes simulated by kwok (a real API, no container runs)",
+    "host-network": "the node's addresses reachable from where the notebook runs",
     "cluster-admin": "rights over the whole cluster (a workshop login has rights in its "
                      "own namespaces only)",
 }
 
 BACKEND_FEATURES = {
     "sandbox": {"simulated-nodes", "cluster-admin"},
+    "local": {"containers", "cluster-admin", "host-network"},
     "kind": {"containers", "kind", "cluster-admin"},
     "minikube": {"containers", "minikube", "cluster-admin"},
     "k3s": {"containers", "k3s", "cluster-admin"},

@@ -78,13 +78,14 @@ def godebug_lines(gomod: str) -> list[str]:
     return lines
 
 
-def kubernetes_wrapper_gomod(kubernetes_gomod: str) -> str:
+def kubernetes_wrapper_gomod(kubernetes_gomod: str, kubernetes: str = versions.KUBERNETES) -> str:
     go_line = re.search(r"^go\s+(\S+)", kubernetes_gomod, re.MULTILINE)
+    staging = "v0" + kubernetes[2:]
     lines = ["module kubelab.local/kubernetes-build", "",
              f"go {go_line.group(1) if go_line else '1.26'}", ""]
     lines += godebug_lines(kubernetes_gomod) + [""]
-    lines += [f"require k8s.io/kubernetes {versions.KUBERNETES}", "", "replace ("]
-    lines += [f"\t{m} => {m} {versions.KUBERNETES_STAGING}"
+    lines += [f"require k8s.io/kubernetes {kubernetes}", "", "replace ("]
+    lines += [f"\t{m} => {m} {staging}"
               for m in staging_modules(kubernetes_gomod)]
     lines += [")", ""]
     return "\n".join(lines)
@@ -152,7 +153,105 @@ def build_kwok(out: Path, log) -> None:  # noqa: ANN001
                  f"{module}/cmd/{cmd}"], work, log)
 
 
-BUILDERS = {"kubernetes": build_kubernetes, "etcd": build_etcd, "kwok": build_kwok}
+def _build_kubernetes_programs(kubernetes: str, programs: dict[str, tuple[str, str]],
+                               out: Path, log) -> None:  # noqa: ANN001
+    """programs: output name -> (package, ldflags), built from one Kubernetes release."""
+    with tempfile.TemporaryDirectory(prefix="kubelab-k8s-") as tmp:
+        work = Path(tmp)
+        upstream = _module_gomod(versions.GO_MODULES["kubernetes"], kubernetes, work, log)
+        gomod = kubernetes_wrapper_gomod(upstream, kubernetes)
+        _prepare(work, gomod, sorted({pkg for pkg, _ in programs.values()}), log)
+        for name, (pkg, ldflags) in programs.items():
+            _go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name), pkg],
+                work, log)
+
+
+def build_kubernetes_node(out: Path, log) -> None:  # noqa: ANN001
+    """kubelet and kube-proxy of the pinned release, and the images' agnhost binaries."""
+    agnhost = "k8s.io/kubernetes/test/images/agnhost"
+    _build_kubernetes_programs(versions.KUBERNETES, {
+        "kubelet": ("k8s.io/kubernetes/cmd/kubelet", kubernetes_ldflags()),
+        "kube-proxy": ("k8s.io/kubernetes/cmd/kube-proxy", kubernetes_ldflags()),
+        "agnhost": (agnhost, f"-s -w -X main.Version={versions.AGNHOST}"),
+    }, out, log)
+    _build_kubernetes_programs(versions.AGNHOST_PREV_KUBERNETES, {
+        f"agnhost-{versions.AGNHOST_PREV}": (agnhost,
+                                            f"-s -w -X main.Version={versions.AGNHOST_PREV}"),
+    }, out, log)
+    _build_pause(out, log)
+
+
+def _build_pause(out: Path, log) -> None:  # noqa: ANN001
+    """The pause program is C in Kubernetes' build/pause; compiled as its Makefile does."""
+    info = json.loads(_go(["mod", "download", "-json",
+                           f"{versions.GO_MODULES['kubernetes']}@{versions.KUBERNETES}"],
+                          out, log))
+    source = Path(info["Dir"]) / "build" / "pause" / "linux" / "pause.c"
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        raise KubelabError("a C compiler is needed to build the pause program.",
+                           "install gcc (Debian: apt-get install gcc libc6-dev).")
+    cmd = [cc, "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{versions.PAUSE}",
+           "-o", str(out / "pause"), str(source)]
+    log("$ cc -static pause.c")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise KubelabError(f"compiling pause failed:\n{proc.stderr[-800:]}",
+                           "install libc6-dev (static glibc) beside gcc.")
+
+
+# Node programs from ordinary Go modules: group -> [(output, package, ldflags, tags)].
+def _node_programs(group: str) -> list[tuple[str, str, str, str]]:
+    module, version = versions.NODE_GO_MODULES[group]
+    if group == "containerd":
+        ld = f"-s -w -X {module}/version.Version={version}"
+        tags = "no_btrfs no_devmapper no_zfs"
+        return [(c, f"{module}/cmd/{c}", ld, tags)
+                for c in ("containerd", "containerd-shim-runc-v2", "ctr")]
+    if group == "cni-plugins":
+        ld = f"-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion={version}"
+        return [(p.rsplit("/", 1)[1], f"{module}/plugins/{p}", ld, "")
+                for p in ("main/bridge", "main/loopback", "ipam/host-local", "meta/portmap")]
+    if group == "cri-tools":
+        return [("crictl", f"{module}/cmd/crictl",
+                 f"-s -w -X {module}/pkg/version.Version={version}", "")]
+    if group == "coredns":
+        return [("coredns", module, f"-s -w -X {module}/coremain.GitCommit={version}", "")]
+    if group == "metallb":
+        return [("metallb-controller", f"{module}/controller",
+                 "-s -w", "")]
+    raise KeyError(group)
+
+
+def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
+    module, version = versions.NODE_GO_MODULES[group]
+    programs = _node_programs(group)
+    with tempfile.TemporaryDirectory(prefix=f"kubelab-{group}-") as tmp:
+        work = Path(tmp)
+        upstream = _module_gomod(module, version, work, log)
+        go_line = re.search(r"^go\s+(\S+)", upstream, re.MULTILINE)
+        gomod = (f"module kubelab.local/{group}-build\n\n"
+                 f"go {go_line.group(1) if go_line else '1.26'}\n\n"
+                 + "\n".join(godebug_lines(upstream)) + f"\n\nrequire {module} {version}\n")
+        _prepare(work, gomod, sorted({pkg for _, pkg, _, _ in programs}), log)
+        for name, pkg, ldflags, tags in programs:
+            args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name)]
+            if tags:
+                args += ["-tags", tags]
+            _go([*args, pkg], work, log)
+        if group == "metallb":     # its CustomResourceDefinitions, applied by `up`
+            info = json.loads(_go(["mod", "download", "-json", f"{module}@{version}"], work,
+                                  log))
+            crds = out / "crds"
+            crds.mkdir()
+            for f in sorted((Path(info["Dir"]) / "config" / "crd" / "bases").glob("*.yaml")):
+                shutil.copyfile(f, crds / f.name)
+
+
+BUILDERS = {"kubernetes": build_kubernetes, "etcd": build_etcd, "kwok": build_kwok,
+            "kubernetes-node": build_kubernetes_node,
+            **{g: (lambda out, log, g=g: build_node_group(g, out, log))
+               for g in versions.NODE_GO_MODULES}}
 
 
 def build_group(group: str, final: Path, log=None) -> float:  # noqa: ANN001

@@ -15,6 +15,7 @@ from .cluster import Cluster, _env_without_kubeconfig, kubectl_words
 from .errors import CheckFailed, KubelabError
 
 if TYPE_CHECKING:
+    from .traffic import Traffic
     from .background import FileServer
     from .live import LiveView
     from .scratch import ScratchKubeconfigs
@@ -71,6 +72,38 @@ class Lab:
         full = self.cluster.kubectl_argv(argv, self.namespace)
         return Background(full, seconds, label=f"kubectl {' '.join(argv)}",
                           env=_env_without_kubeconfig())
+
+    def run_pod(self, name: str, script: str, *, image: str = "",
+                timeout: float = 180) -> str:
+        """Run `sh -c script` in a one-off pod to its end and return what it printed.
+
+        `kubectl run --rm -i` attaches only once the container runs, and what the script
+        printed before that can be lost (measured here: 2 to 11 of 60 lines); so the pod
+        runs to completion and its log is read."""
+        from .versions import IMAGES
+        self.kubectl(["delete", "pod", name, "--ignore-not-found", "--wait=true"], timeout=90)
+        self.kubectl(["run", name, f"--image={image or IMAGES['busybox']}", "--restart=Never",
+                      "--", "sh", "-c", script])
+        pod = self.wait_for("Pod", lambda ps: bool(ps) and (ps[0].get("status") or {}).get(
+            "phase") in ("Succeeded", "Failed"), name=name, timeout=timeout,
+            describe=f"pod {name} to finish")[0]
+        out = self.kubectl(["logs", name], timeout=60)
+        self.kubectl(["delete", "pod", name, "--wait=false"], check=False)
+        if pod["status"]["phase"] == "Failed":
+            raise KubelabError(f"the command in pod {name} failed:\n{out.strip()[-800:]}",
+                               "read its output above; fix the command and run the cell "
+                               "again.")
+        return out
+
+    def http_get(self, url: str, host_header: str | None = None, within: float = 15) -> str:
+        """GET `url` from where the notebook runs (retrying while kube-proxy catches up)."""
+        from .traffic import http_get
+        return http_get(url, host_header=host_header, within=within)
+
+    def traffic(self, url: str, seconds: int = 180) -> "Traffic":
+        """Requests to `url` from a client pod, counted at `.stop()` (containers needed)."""
+        from .traffic import Traffic
+        return Traffic(self, url, seconds=seconds)
 
     def apply(self, yaml_text: str) -> str:
         """Apply manifests in the chapter's namespace (malformed YAML is refused first)."""

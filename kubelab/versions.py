@@ -27,17 +27,48 @@ GO_MODULES = {
     "kwok": "sigs.k8s.io/kwok",
 }
 
+# The local backend's real node (Linux, root). Kubernetes 1.36 needs a CRI runtime newer
+# than containerd 1.x (1.35 was the last release to support it), so containerd 2.x is built
+# from its Go module; runc is Debian's package. kubelet, kube-proxy, agnhost and pause come
+# from the Kubernetes source above.
+CONTAINERD = "v2.4.2"
+CNI_PLUGINS = "v1.10.0"
+CRI_TOOLS = "v1.36.0"        # crictl, the same minor as Kubernetes
+COREDNS = "v1.14.2"          # what kubeadm v1.36 deploys (cmd/kubeadm/app/constants)
+METALLB = "v0.15.2"          # LoadBalancer addresses (v0.16 needs a frr-k8s the proxy lacks)
+PAUSE = "3.10.2"             # build/pause in the Kubernetes source; kubelet's default
+AGNHOST = "2.63.0"           # test/images/agnhost/VERSION in Kubernetes v1.36.3
+AGNHOST_PREV = "2.59"        # ... and in Kubernetes v1.35.0, built from that release
+AGNHOST_PREV_KUBERNETES = "v1.35.0"
+BUSYBOX = "1.35.0"           # Debian bookworm's busybox-static
+NODE_GO_MODULES = {
+    "containerd": ("github.com/containerd/containerd/v2", CONTAINERD),
+    "cni-plugins": ("github.com/containernetworking/plugins", CNI_PLUGINS),
+    "cri-tools": ("sigs.k8s.io/cri-tools", CRI_TOOLS),
+    "coredns": ("github.com/coredns/coredns", COREDNS),
+    "metallb": ("go.universe.tf/metallb", METALLB),
+}
+
 
 def minor(version: str) -> int:
     """The minor number of 'v1.36.3' or '1.36.4'."""
     return int(version.lstrip("v").split(".")[1])
 
 
-# Container images the chapters use: multi-arch, pinned, from Kubernetes' own e2e set
-# (the tags Kubernetes v1.36.3's test/utils/image/manifest.go names). Notebooks may use
-# no other image (tests/test_notebooks_static.py checks).
+# Container images the chapters use, pinned. Notebooks may use no other image
+# (tests/test_notebooks_static.py checks). Each is one the local backend can build from
+# source here under the same name and tag: agnhost 2.63.0 is Kubernetes v1.36.3's
+# test/images/agnhost, 2.59 the one in v1.35.0 (the "previous version" in rollouts), and
+# busybox 1.35.0 is the release Debian bookworm's busybox-static (glibc, static) carries.
 IMAGES = {
-    "agnhost": "registry.k8s.io/e2e-test-images/agnhost:2.63.0",
-    "agnhost-prev": "registry.k8s.io/e2e-test-images/agnhost:2.55",
-    "busybox": "registry.k8s.io/e2e-test-images/busybox:1.37.0-1",
+    "agnhost": f"registry.k8s.io/e2e-test-images/agnhost:{AGNHOST}",
+    "agnhost-prev": f"registry.k8s.io/e2e-test-images/agnhost:{AGNHOST_PREV}",
+    "busybox": "docker.io/library/busybox:1.35.0-glibc",
+}
+
+# Images the local node needs itself (the chapters' images above are built there too).
+NODE_IMAGES = {
+    "pause": f"registry.k8s.io/pause:{PAUSE}",
+    "coredns": f"registry.k8s.io/coredns/coredns:{COREDNS}",
+    "metallb-controller": f"quay.io/metallb/controller:{METALLB}",
 }

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubelab import binaries, workshop
+from kubelab import binaries, versions, workshop
 from kubelab.backends import sandbox
 from kubelab.errors import KubelabError
 
@@ -106,8 +106,8 @@ def test_learner_cannot_bind_itself_to_more_power(logins):
 def test_learner_cannot_exceed_its_quota(logins):
     a, ns = logins["ann"], f"{NAME}-ann"
     greedy = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "greedy"},
-              "spec": {"containers": [{"name": "m", "image": "registry.k8s.io/e2e-test-images/"
-                                       "busybox:1.37.0-1", "resources": {
+              "spec": {"containers": [{"name": "m", "image": versions.IMAGES["busybox"],
+                                       "resources": {
                                            "requests": {"cpu": "3"}, "limits": {"cpu": "3"}}}]}}
     proc = as_learner(a, "apply", "-n", ns, "-f", "-", stdin=json.dumps(greedy))
     ATTEMPTS["refused as expected" if proc.returncode else "WRONGLY ALLOWED"] += 1
@@ -120,7 +120,7 @@ def test_learner_can_do_what_the_chapters_need_at_home(logins):
             "agnhost:2.63.0", "--replicas=2")
     allowed(a, "scale", "deployment/web", "--replicas=3")
     allowed(a, "set", "image", "deployment/web", "agnhost=registry.k8s.io/e2e-test-images/"
-            "agnhost:2.55")
+            "agnhost:2.59")
     allowed(a, "rollout", "undo", "deployment/web")
     allowed(a, "expose", "deployment", "web", "--port=80", "--target-port=8080",
             "--type=NodePort")

@@ -3,7 +3,8 @@
 Auto-selection tries, in order: kind, then minikube (both need a running Docker engine),
 then the sandbox (needs nothing but the binaries kubelab fetches or builds). k3s and
 existing clusters are used only when named: kubelab never touches a cluster it did not
-create unless the user asks for it.
+create unless the user asks for it. local (a real node on this machine, root) is also
+used only when named, because it adds interfaces and firewall rules to the machine.
 """
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from types import ModuleType
 
 from ..cluster import Cluster, current
 from ..errors import KubelabError
-from . import existing, k3s, kind, minikube, sandbox
+from . import existing, k3s, kind, local, minikube, sandbox
 
-BACKENDS: dict[str, ModuleType] = {"sandbox": sandbox, "kind": kind, "minikube": minikube,
-                                   "k3s": k3s, "existing": existing}
+BACKENDS: dict[str, ModuleType] = {"sandbox": sandbox, "local": local, "kind": kind,
+                                   "minikube": minikube, "k3s": k3s, "existing": existing}
 AUTO_ORDER = ("kind", "minikube", "sandbox")
 
 
@@ -51,6 +52,8 @@ def up(backend: str = "auto", log=print, **options: object) -> Cluster:  # noqa:
     module = BACKENDS[name]
     if name == "sandbox":
         return module.up(log=log, **{k: v for k, v in options.items() if k in ("nodes", "port")})
+    if name == "local":
+        return module.up(log=log, port=options.get("port"))
     return module.up(**options)
 
 

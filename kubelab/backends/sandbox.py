@@ -44,18 +44,22 @@ KWOKCTL_CONFIG = """\
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
-  bindAddress: 127.0.0.1
+  bindAddress: {bind}
+  kubeApiserverCertSANs: [{sans}]
 """
 
 
-def config_path() -> Path:
+def config_path(bind: str = "127.0.0.1", sans: tuple[str, ...] = ()) -> Path:
     path = state_dir() / "kwokctl.yaml"
-    path.write_text(KWOKCTL_CONFIG)
+    path.write_text(KWOKCTL_CONFIG.format(bind=bind, sans=", ".join(f'"{s}"' for s in sans)))
     return path
 
 
-def create_argv(bins: dict[str, Path], kubeconfig: Path, port: int | None = None) -> list[str]:
-    argv = [str(bins["kwokctl"]), "--config", str(config_path()),
+def create_argv(bins: dict[str, Path], kubeconfig: Path, port: int | None = None,
+                bind: str = "127.0.0.1", sans: tuple[str, ...] = (),
+                extra: tuple[str, ...] = (), component_args: tuple[str, ...] = ()) -> list[str]:
+    """component_args: "component=key=value" strings for kwokctl's --extra-args."""
+    argv = [str(bins["kwokctl"]), "--config", str(config_path(bind, sans)),
             "create", "cluster", "--name", NAME, "--runtime", "binary",
             "--kube-apiserver-binary", str(bins["kube-apiserver"]),
             "--kube-controller-manager-binary", str(bins["kube-controller-manager"]),
@@ -65,11 +69,24 @@ def create_argv(bins: dict[str, Path], kubeconfig: Path, port: int | None = None
             "--kubeconfig", str(kubeconfig),
             # RBAC and admission (quotas, limits) on, as on every real cluster.
             "--kube-authorization", "--kube-admission",
-            "--extra-args", f"kube-apiserver=service-cluster-ip-range={SERVICE_CIDR}",
-            "--timeout", "120s", "--wait", "60s"]
+            *extra_args_argv((f"kube-apiserver=service-cluster-ip-range={SERVICE_CIDR}",
+                              *component_args)),
+            "--timeout", "120s", "--wait", "60s", *extra]
     if port:
         argv += ["--kube-apiserver-port", str(port)]
     return argv
+
+
+def extra_args_argv(args: tuple[str, ...]) -> list[str]:
+    """--extra-args, each component's first one ahead of all others: kwokctl v0.8.0 files a
+    repeated component's args under the flag's position, not the component's, and panics
+    ("index out of range") unless those two agree."""
+    firsts, rest, seen = [], [], set()
+    for arg in args:
+        component = arg.split("=", 1)[0]
+        (rest if component in seen else firsts).append(arg)
+        seen.add(component)
+    return [a for arg in firsts + rest for a in ("--extra-args", arg)]
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -110,6 +127,8 @@ def node_manifest(index: int) -> dict:
 
 def add_nodes(cluster: Cluster, count: int) -> None:
     import json
+    if count <= 0:
+        return
     items = [node_manifest(i) for i in range(1, count + 1)]
     doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
     cluster.kubectl(["apply", "-f", "-"], input=doc)
@@ -117,8 +136,11 @@ def add_nodes(cluster: Cluster, count: int) -> None:
                     timeout=70)
 
 
-def up(nodes: int = 2, port: int | None = None, log=print) -> Cluster:  # noqa: ANN001
-    if port and not port_free(port):
+def up(nodes: int = 2, port: int | None = None, log=print,  # noqa: ANN001
+       bind: str = "127.0.0.1", sans: tuple[str, ...] = (), extra: tuple[str, ...] = (),
+       component_args: tuple[str, ...] = (), backend: str = "sandbox") -> Cluster:
+    """The control plane; the local backend passes its node address, SANs and flags."""
+    if port and not port_free(port, bind):
         raise KubelabError(f"port {port} on 127.0.0.1 is already in use.",
                            "pick another with `kubelab up --port N`, or leave --port out "
                            "to let kubelab choose a free one.")
@@ -128,7 +150,9 @@ def up(nodes: int = 2, port: int | None = None, log=print) -> Cluster:  # noqa: 
         log("a sandbox from an earlier run is still recorded; removing it first")
         _delete()
     log(f"starting the sandbox control plane ({binaries.COMPONENTS['kube-apiserver'].version})")
-    proc = subprocess.run(create_argv(bins, kubeconfig, port), env=kwokctl_env(),
+    proc = subprocess.run(create_argv(bins, kubeconfig, port, bind, sans, extra,
+                                      component_args),
+                          env=kwokctl_env(),
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         _delete()
@@ -136,10 +160,14 @@ def up(nodes: int = 2, port: int | None = None, log=print) -> Cluster:  # noqa: 
                            + "\n".join(proc.stderr.strip().splitlines()[-12:]),
                            "run `kubelab doctor`; if a port is taken, pass `--port`.")
     kubeconfig.chmod(0o600)
-    cluster = Cluster(backend="sandbox", kubeconfig=str(kubeconfig), context=CONTEXT,
+    cluster = Cluster(backend=backend, kubeconfig=str(kubeconfig), context=CONTEXT,
                       created_by_kubelab=True, name=NAME,
                       details={"workdir": str(workdir()), "nodes": nodes})
-    add_nodes(cluster, nodes)
+    try:
+        add_nodes(cluster, nodes)
+    except KubelabError:
+        _delete()
+        raise
     cluster.save()
     return cluster
 

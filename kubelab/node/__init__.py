@@ -1,0 +1,7 @@
+"""A real node beside the sandbox's control plane: containerd with runc, CNI, kubelet,
+kube-proxy, and in the cluster CoreDNS and a LoadBalancer controller (MetalLB).
+
+Everything is built from source (Go modules, Debian packages) and started by kubelab as
+root on this Linux machine; `kubelab down` removes every process, container, mount,
+interface and firewall rule it made. See docs/local-node.md.
+"""

@@ -1,0 +1,63 @@
+"""What runs in the local cluster itself, as on any other backend: CoreDNS and MetalLB's
+controller (LoadBalancer addresses). Manifests: node/addons/*.yaml.
+
+No Ingress controller: Traefik (the one K3s ships) cannot be built here, because the Go
+module proxy this machine reaches does not serve several of its dependencies (see
+docs/local-node.md). The chapters say so where they would need one."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import binaries, versions
+from ..cluster import Cluster
+from ..errors import KubelabError
+from . import config, host
+
+ADDONS = Path(__file__).with_name("addons")
+
+
+def manifest(name: str) -> str:
+    text = (ADDONS / f"{name}.yaml").read_text()
+    values = {**versions.NODE_IMAGES, "cluster_dns": config.CLUSTER_DNS,
+              "lb_range": "-".join(host.LB_RANGE)}
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    if "{{" in text:
+        raise AssertionError(f"unfilled placeholder in {name}.yaml")
+    return text
+
+
+def _apply(cluster: Cluster, text: str) -> None:
+    cluster.kubectl(["apply", "--server-side", "--force-conflicts", "-f", "-"], input=text,
+                    timeout=120)
+
+
+def _rollout(cluster: Cluster, namespace: str, name: str, seconds: int = 120) -> None:
+    proc = cluster.kubectl(["rollout", "status", f"deployment/{name}", "-n", namespace,
+                            f"--timeout={seconds}s"], timeout=seconds + 10, check=False)
+    if proc.returncode != 0:
+        pods = cluster.kubectl(["get", "pods", "-n", namespace, "-o", "wide"],
+                               check=False).stdout
+        raise KubelabError(f"{namespace}/{name} did not become ready:\n{proc.stderr.strip()}"
+                           f"\n{pods}", "read its logs: `kubectl logs -n "
+                           f"{namespace} deployment/{name}`; then `kubelab down`.")
+
+
+def install(cluster: Cluster, log=print) -> dict[str, float]:  # noqa: ANN001
+    """Apply and wait for each add-on; returns seconds per add-on (for the benchmark)."""
+    took: dict[str, float] = {}
+    t = time.monotonic()
+    _apply(cluster, manifest("coredns"))
+    crds = binaries.node_group("metallb") / "crds"
+    for f in sorted(crds.glob("*.yaml")):
+        _apply(cluster, f.read_text())
+    _apply(cluster, manifest("metallb"))
+    cluster.kubectl(["wait", "--for=condition=Established", "crd/ipaddresspools.metallb.io",
+                     "--timeout=60s"], timeout=70)
+    _apply(cluster, manifest("metallb-pool"))
+    for namespace, name in (("kube-system", "coredns"), ("metallb-system", "controller")):
+        _rollout(cluster, namespace, name)
+        took[name] = round(time.monotonic() - t, 1)
+    log("add-ons ready: " + ", ".join(f"{k} {v} s" for k, v in took.items()))
+    return took
