@@ -60,6 +60,10 @@ def up(backend: str = "auto", log=print, **options: object) -> Cluster:  # noqa:
 def down(log=print) -> None:  # noqa: ANN001
     cluster = current(required=False)
     if cluster is None:
+        if local.node_state():      # an `up` that died before recording the lab
+            local.down(None)
+            log("removed what an interrupted local node had left")
+            return
         log("no lab cluster is recorded; nothing to stop")
         return
     BACKENDS[cluster.backend].down(cluster)

@@ -308,7 +308,7 @@ def _tear_down(log=print) -> None:  # noqa: ANN001
     log("stopped the local node and removed its interfaces, rules and mounts")
 
 
-def down(cluster: Cluster) -> None:
+def down(cluster: Cluster | None) -> None:
     _tear_down()
     lab_kubeconfig().unlink(missing_ok=True)
 
