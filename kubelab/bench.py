@@ -87,12 +87,16 @@ def main(args: argparse.Namespace) -> int:
                             f"{via / direct:.3f} (target < 1.10)"))
         finally:
             backends.down(log=lambda m: None)
+    _print_figures(f"kubelab bench — Kubernetes {versions.KUBERNETES}, etcd {versions.ETCD}, "
+                   f"kwok {versions.KWOK}, {os.cpu_count()} cores", figures)
+    return 0
+
+
+def _print_figures(title: str, figures: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in figures)
-    print(f"kubelab bench — Kubernetes {versions.KUBERNETES}, etcd {versions.ETCD}, "
-          f"kwok {versions.KWOK}, {os.cpu_count()} cores")
+    print(title)
     for key, value in figures:
         print(f"  {key:<{width}}  {value}")
-    return 0
 
 
 # ------------------------------------------------------------------ workshop load
@@ -252,11 +256,8 @@ def node(args: argparse.Namespace) -> int:
                                 f"{tally.served} served, {tally.failed} failed"))
         finally:
             backends.down(log=lambda m: None)
-    width = max(len(k) for k, _ in figures)
-    print(f"kubelab bench --node — Kubernetes {versions.KUBERNETES}, containerd "
-          f"{versions.CONTAINERD}, {os.cpu_count()} cores")
-    for key, value in figures:
-        print(f"  {key:<{width}}  {value}")
+    _print_figures(f"kubelab bench --node — Kubernetes {versions.KUBERNETES}, containerd "
+                   f"{versions.CONTAINERD}, {os.cpu_count()} cores", figures)
     return 0
 
 

@@ -15,9 +15,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import nbformat
-import papermill
 import pytest
+from test_notebooks import checks_passed, execute
+from test_notebooks import report as notebook_report
 
 from kubelab import backends, binaries, procs, versions
 from kubelab.errors import KubelabError
@@ -33,10 +33,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.node]
 
 
 def report(line: str) -> None:
-    print(line)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    with REPORT.open("a") as f:
-        f.write(line + "\n")
+    notebook_report(line, REPORT)
 
 
 def why_not_here() -> str | None:
@@ -276,17 +273,9 @@ def test_pod_start_latency(node):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_runs_on_the_node(node, notebook, tmp_path):
-    from test_notebooks import checks_passed, skipped_cells
-    out = tmp_path / f"{notebook.stem}.local.ipynb"
-    start = time.monotonic()
-    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
-                               parameters={"backend": "auto"}, cwd=str(notebook.parent),
-                               progress_bar=False)
-    nb = nbformat.read(out, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    report(f"{notebook.stem} on the local node: {len(code)} code cells, "
-           f"{skipped_cells(nb)} skipped, {checks_passed(nb)} checks passed, "
-           f"{time.monotonic() - start:.1f} s")
+    nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.local.ipynb",
+                          {"backend": "auto"})
+    report(f"{notebook.stem} on the local node: {figures}")
     assert checks_passed(nb) > 0
 
 

@@ -16,12 +16,25 @@ REPORT = ROOT / ".ci-state" / "notebook-report.txt"
 pytestmark = pytest.mark.cluster
 
 
-def report(line: str) -> None:
+def report(line: str, path: Path = REPORT) -> None:
     """Print a chapter's figures and keep them for the CI summary."""
     print(line)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    with REPORT.open("a") as f:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
         f.write(line + "\n")
+
+
+def execute(notebook: Path, out: Path, parameters: dict) -> tuple[object, str]:
+    """Run a chapter with papermill; return the executed notebook and a line of figures:
+    code cells, skipped cells, checks passed, seconds."""
+    start = time.monotonic()
+    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
+                               parameters=parameters, cwd=str(notebook.parent),
+                               progress_bar=False)
+    nb = nbformat.read(out, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return nb, (f"{len(code)} code cells, {skipped_cells(nb)} skipped, "
+                f"{checks_passed(nb)} checks passed, {time.monotonic() - start:.1f} s")
 
 
 def skipped_cells(nb) -> int:  # noqa: ANN001
@@ -37,16 +50,11 @@ def checks_passed(nb) -> int:  # noqa: ANN001
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_twice_in_a_row(notebook, tmp_path, cluster):
     for run in (1, 2):
-        out = tmp_path / f"{notebook.stem}.run{run}.ipynb"
-        start = time.monotonic()
-        papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
-                                   parameters={"backend": "auto"}, cwd=str(notebook.parent),
-                                   progress_bar=False)
-        nb = nbformat.read(out, as_version=4)
+        nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.run{run}.ipynb",
+                              {"backend": "auto"})
         code = [c for c in nb.cells if c.cell_type == "code"]
         skipped = skipped_cells(nb)
-        line = (f"{notebook.stem} run {run}: {len(code)} code cells, {skipped} skipped, "
-                f"{checks_passed(nb)} checks passed, {time.monotonic() - start:.1f} s")
+        line = f"{notebook.stem} run {run}: {figures}"
         report(line)
         assert checks_passed(nb) > 0
         # a chapter that skips more than a third of its cells here teaches too little
@@ -67,15 +75,7 @@ def learner_login(cluster, tmp_path_factory):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_under_a_workshop_login(notebook, tmp_path, learner_login):
-    out = tmp_path / f"{notebook.stem}.workshop.ipynb"
-    start = time.monotonic()
-    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
-                               parameters={"kubeconfig": learner_login},
-                               cwd=str(notebook.parent), progress_bar=False)
-    nb = nbformat.read(out, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    line = (f"{notebook.stem} as a workshop learner: {len(code)} code cells, "
-            f"{skipped_cells(nb)} skipped, {checks_passed(nb)} checks passed, "
-            f"{time.monotonic() - start:.1f} s")
-    report(line)
+    nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.workshop.ipynb",
+                          {"kubeconfig": learner_login})
+    report(f"{notebook.stem} as a workshop learner: {figures}")
     assert checks_passed(nb) > 0

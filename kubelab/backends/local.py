@@ -24,9 +24,6 @@ from ..node import addons, config, host, images
 from ..paths import lab_kubeconfig, state_dir
 from . import sandbox
 
-DAEMONS = ("apiserver-forward", "containerd", "kubelet", "kube-proxy")
-
-
 def available() -> tuple[bool, str]:
     if _load_state().get("pids"):
         return True, "a local node is running (`kubelab down` stops it)"
