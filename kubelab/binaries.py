@@ -129,6 +129,7 @@ NODE_GROUPS = {
     "cri-tools": (versions.CRI_TOOLS, ("crictl",)),
     "coredns": (versions.COREDNS, ("coredns",)),
     "metallb": (versions.METALLB, ("metallb-controller",)),
+    "traefik": (versions.TRAEFIK, ("traefik",)),
 }
 
 

@@ -220,7 +220,31 @@ def _node_programs(group: str) -> list[tuple[str, str, str, str]]:
     if group == "metallb":
         return [("metallb-controller", f"{module}/controller",
                  "-s -w", "")]
+    if group == "traefik":
+        return [("traefik", f"{module}/cmd/traefik",
+                 f"-s -w -X {module}/pkg/version.Version={version}", "")]
     raise KeyError(group)
+
+
+def inherited_directives(gomod: str, module_dir: Path) -> list[str]:
+    """A module's replace and exclude directives count only in the main module: the
+    wrapper copies them, pointing local paths into the module's own directory."""
+    out = []
+    for m in re.finditer(r"^(replace|exclude)\s*\((.*?)^\)|^(replace|exclude)\s+([^(\n].*)$",
+                         gomod, re.MULTILINE | re.DOTALL):
+        keyword = m.group(1) or m.group(3)
+        body = m.group(2).splitlines() if m.group(2) else [m.group(4)]
+        for line in body:
+            line = line.split("//")[0].strip()
+            if not line:
+                continue
+            if keyword == "replace":
+                old, new = (s.strip() for s in line.split("=>"))
+                if new.startswith("."):
+                    new = str((module_dir / new).resolve())
+                line = f"{old} => {new}"
+            out.append(f"{keyword} {line}")
+    return out
 
 
 def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
@@ -228,11 +252,13 @@ def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
     programs = _node_programs(group)
     with tempfile.TemporaryDirectory(prefix=f"kubelab-{group}-") as tmp:
         work = Path(tmp)
-        upstream = _module_gomod(module, version, work, log)
+        info = json.loads(_go(["mod", "download", "-json", f"{module}@{version}"], work, log))
+        upstream = Path(info["GoMod"]).read_text()
         go_line = re.search(r"^go\s+(\S+)", upstream, re.MULTILINE)
         gomod = (f"module kubelab.local/{group}-build\n\n"
                  f"go {go_line.group(1) if go_line else '1.26'}\n\n"
-                 + "\n".join(godebug_lines(upstream)) + f"\n\nrequire {module} {version}\n")
+                 + "\n".join(godebug_lines(upstream)) + f"\n\nrequire {module} {version}\n\n"
+                 + "\n".join(inherited_directives(upstream, Path(info["Dir"]))) + "\n")
         _prepare(work, gomod, sorted({pkg for _, pkg, _, _ in programs}), log)
         for name, pkg, ldflags, tags in programs:
             args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name)]
@@ -240,8 +266,6 @@ def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
                 args += ["-tags", tags]
             _go([*args, pkg], work, log)
         if group == "metallb":     # its CustomResourceDefinitions, applied by `up`
-            info = json.loads(_go(["mod", "download", "-json", f"{module}@{version}"], work,
-                                  log))
             crds = out / "crds"
             crds.mkdir()
             for f in sorted((Path(info["Dir"]) / "config" / "crd" / "bases").glob("*.yaml")):

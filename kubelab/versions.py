@@ -35,6 +35,8 @@ CONTAINERD = "v2.4.2"
 CNI_PLUGINS = "v1.10.0"
 CRI_TOOLS = "v1.36.0"        # crictl, the same minor as Kubernetes
 COREDNS = "v1.14.2"          # what kubeadm v1.36 deploys (cmd/kubeadm/app/constants)
+TRAEFIK = "v3.6.12"          # the Ingress controller K3s ships (v3.7 needs modules the
+                             # Go proxy here refuses; see docs/local-node.md)
 METALLB = "v0.15.2"          # LoadBalancer addresses (v0.16 needs a frr-k8s the proxy lacks)
 PAUSE = "3.10.2"             # build/pause in the Kubernetes source; kubelet's default
 AGNHOST = "2.63.0"           # test/images/agnhost/VERSION in Kubernetes v1.36.3
@@ -47,6 +49,7 @@ NODE_GO_MODULES = {
     "cri-tools": ("sigs.k8s.io/cri-tools", CRI_TOOLS),
     "coredns": ("github.com/coredns/coredns", COREDNS),
     "metallb": ("go.universe.tf/metallb", METALLB),
+    "traefik": ("github.com/traefik/traefik/v3", TRAEFIK),
 }
 
 
@@ -71,4 +74,5 @@ NODE_IMAGES = {
     "pause": f"registry.k8s.io/pause:{PAUSE}",
     "coredns": f"registry.k8s.io/coredns/coredns:{COREDNS}",
     "metallb-controller": f"quay.io/metallb/controller:{METALLB}",
+    "traefik": f"docker.io/library/traefik:{TRAEFIK}",
 }

@@ -211,6 +211,72 @@ spec:
     assert f"canonical name = {target}" in out, out
 
 
+INGRESS = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: api}}}}
+  template:
+    metadata: {{labels: {{app: api}}}}
+    spec:
+      containers:
+      - name: api
+        image: {AGNHOST}
+        args: ["serve-hostname", "--port=8080"]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: api}}
+spec:
+  selector: {{app: api}}
+  ports: [{{port: 80, targetPort: 8080}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: routes}}
+spec:
+  rules:
+  - host: web.example.test
+    http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+  - host: lab.example.test
+    http:
+      paths:
+      - {{path: /api, pathType: Prefix, backend: {{service: {{name: api, port: {{number: 80}}}}}}}}
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+"""
+
+
+def test_ingress_routes_by_host_and_path_to_clusterip_services(node, web):
+    import urllib.error
+    import urllib.request
+    lab = node["lab"]
+    lab.apply(INGRESS)
+    api = {p["metadata"]["name"] for p in lab.wait_pods("app=api", 1)}
+    webs = {p["metadata"]["name"] for p in lab.wait_pods("app=web", 3)}
+    traefik = lab.get("Service", "traefik", namespace="kube-system")
+    address = traefik["status"]["loadBalancer"]["ingress"][0]["ip"]
+    by_host = http_get(f"http://{address}/hostname", host_header="web.example.test")
+    by_path = http_get(f"http://{address}/api/orders", host_header="lab.example.test")
+    rest = http_get(f"http://{address}/hostname", host_header="lab.example.test")
+    assert by_host in webs and by_path in api and rest in webs, (by_host, by_path, rest)
+    assert {lab.get("Service", n)["spec"]["type"] for n in ("web", "api")} == {"ClusterIP"}
+    try:
+        urllib.request.urlopen(urllib.request.Request(  # noqa: S310 (the LB address)
+            f"http://{address}/hostname", headers={"Host": "nobody.example.test"}), timeout=5)
+        raise AssertionError("a host with no rule was routed")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+    ing = lab.wait_for("Ingress", lambda i: bool(i and (i[0].get("status") or {}).get(
+        "loadBalancer", {}).get("ingress")), name="routes", timeout=60)[0]
+    assert ing["status"]["loadBalancer"]["ingress"][0]["ip"] == address
+    report(f"Ingress (Traefik {versions.TRAEFIK}) at {address}: by host -> {by_host}, "
+           f"by path /api -> {by_path}, unknown host -> 404")
+
+
 def test_rolling_update_serves_every_request_and_recreate_does_not(node, web):
     lab = node["lab"]
     t = lab.traffic("http://web/hostname")

@@ -1,7 +1,7 @@
 """local: the sandbox's control plane plus one real node on this Linux machine (root).
 
 containerd (with Debian's runc), CNI bridge networking, kubelet and kube-proxy run as
-processes kubelab starts; CoreDNS and MetalLB run in the cluster as on any other
+processes kubelab starts; CoreDNS, MetalLB and Traefik run in the cluster as on any other
 backend. Every image is built here (kubelab/node/images.py), so nothing is pulled. It is
 never chosen automatically: it changes this machine's network (interfaces kubelab creates
 and removes), so it is used only when named: `kubelab up --backend local`.
@@ -114,6 +114,8 @@ def _build_images(progs: dict[str, Path]) -> list[images.Image]:
         images.Image(v.IMAGES["busybox"], tools, cmd=["sh"], links=links),
         images.Image(v.NODE_IMAGES["coredns"], {"/coredns": progs["coredns"]},
                      entrypoint=["/coredns"], user="65532:65532"),
+        images.Image(v.NODE_IMAGES["traefik"], {"/usr/local/bin/traefik": progs["traefik"]},
+                     entrypoint=["/usr/local/bin/traefik"], user="65532:65532"),
         images.Image(v.NODE_IMAGES["metallb-controller"],
                      {"/controller": progs["metallb-controller"]},
                      entrypoint=["/controller"], user="65534:65534"),

@@ -1,5 +1,6 @@
 """A real node beside the sandbox's control plane: containerd with runc, CNI, kubelet,
-kube-proxy, and in the cluster CoreDNS and a LoadBalancer controller (MetalLB).
+kube-proxy, and in the cluster CoreDNS, a LoadBalancer controller (MetalLB) and an
+Ingress controller (Traefik).
 
 Everything is built from source (Go modules, Debian packages) and started by kubelab as
 root on this Linux machine; `kubelab down` removes every process, container, mount,

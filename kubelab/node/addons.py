@@ -1,9 +1,6 @@
-"""What runs in the local cluster itself, as on any other backend: CoreDNS and MetalLB's
-controller (LoadBalancer addresses). Manifests: node/addons/*.yaml.
-
-No Ingress controller: Traefik (the one K3s ships) cannot be built here, because the Go
-module proxy this machine reaches does not serve several of its dependencies (see
-docs/local-node.md). The chapters say so where they would need one."""
+"""What runs in the local cluster itself, as on any other backend: CoreDNS, MetalLB's
+controller (LoadBalancer addresses) and Traefik (Ingress, behind a LoadBalancer Service,
+as K3s sets it up). Manifests: node/addons/*.yaml."""
 from __future__ import annotations
 
 import time
@@ -53,10 +50,12 @@ def install(cluster: Cluster, log=print) -> dict[str, float]:  # noqa: ANN001
     for f in sorted(crds.glob("*.yaml")):
         _apply(cluster, f.read_text())
     _apply(cluster, manifest("metallb"))
+    _apply(cluster, manifest("traefik"))
     cluster.kubectl(["wait", "--for=condition=Established", "crd/ipaddresspools.metallb.io",
                      "--timeout=60s"], timeout=70)
     _apply(cluster, manifest("metallb-pool"))
-    for namespace, name in (("kube-system", "coredns"), ("metallb-system", "controller")):
+    for namespace, name in (("kube-system", "coredns"), ("metallb-system", "controller"),
+                            ("kube-system", "traefik")):
         _rollout(cluster, namespace, name)
         took[name] = round(time.monotonic() - t, 1)
     log("add-ons ready: " + ", ".join(f"{k} {v} s" for k, v in took.items()))

@@ -2,7 +2,7 @@
 
 Each image carries the name and tag users pull (the chapters read the same everywhere) and
 is built from binaries of the same version: agnhost and pause from the pinned Kubernetes
-source, CoreDNS and MetalLB from their Go modules, busybox from Debian's busybox-static.
+source, CoreDNS, MetalLB and Traefik from their Go modules, busybox from Debian's busybox-static.
 """
 from __future__ import annotations
 
