@@ -250,6 +250,16 @@ spec:
 """
 
 
+def answer_within(url: str, host_header: str, expected: set[str], within: float = 30) -> str:
+    """The first answer in `expected`, or the last one after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        got = http_get(url, host_header=host_header)
+        if got in expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
 def test_ingress_routes_by_host_and_path_to_clusterip_services(node, web):
     import urllib.error
     import urllib.request
@@ -259,9 +269,11 @@ def test_ingress_routes_by_host_and_path_to_clusterip_services(node, web):
     webs = {p["metadata"]["name"] for p in lab.wait_pods("app=web", 3)}
     traefik = lab.get("Service", "traefik", namespace="kube-system")
     address = traefik["status"]["loadBalancer"]["ingress"][0]["ip"]
-    by_host = http_get(f"http://{address}/hostname", host_header="web.example.test")
-    by_path = http_get(f"http://{address}/api/orders", host_header="lab.example.test")
-    rest = http_get(f"http://{address}/hostname", host_header="lab.example.test")
+    # Traefik routes a path only once it has seen its Service's endpoints; until then
+    # /api falls through to / (web). Ask again for up to 30 s.
+    by_host = answer_within(f"http://{address}/hostname", "web.example.test", webs)
+    by_path = answer_within(f"http://{address}/api/orders", "lab.example.test", api)
+    rest = answer_within(f"http://{address}/hostname", "lab.example.test", webs)
     assert by_host in webs and by_path in api and rest in webs, (by_host, by_path, rest)
     assert {lab.get("Service", n)["spec"]["type"] for n in ("web", "api")} == {"ClusterIP"}
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -71,7 +72,13 @@ def test_up_then_down_leaves_no_process_and_no_port(isolated_home):
     proc = cli("down")
     assert proc.returncode == 0, proc.stderr
     assert not [p for p in pids if procs.alive(p)]
-    assert all(sandbox.port_free(port) for port in ports)
+    # A socket can outlive its process for a moment while the kernel closes it.
+    deadline = time.monotonic() + 10
+    while not all(sandbox.port_free(p) for p in ports) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    taken = [p for p in ports if not sandbox.port_free(p)]
+    assert not taken, (taken, subprocess.run(["ss", "-tanp"], capture_output=True,
+                                             text=True).stdout)
     assert not (isolated_home / "kwok" / "clusters" / "kubelab").exists()
     assert not (isolated_home / "lab.json").exists()
 
