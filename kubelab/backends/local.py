@@ -128,11 +128,11 @@ def up(port: int | None = None, log=print, **_: object) -> Cluster:  # noqa: ANN
         log("a local node from an earlier run is still recorded; removing it first")
         _tear_down(log)
     progs = binaries.node_programs()
-    state: dict = {"before": host.snapshot(), "run_containerd": Path("/run/containerd").exists(),
-                   "run_netns": Path("/run/netns").exists(),
-                   "iptables": {
-        b: host.iptables_rules(b) for b in ("iptables", "ip6tables")}, "sysctls": {},
-        "run_dir": str(run_dir())}
+    state: dict = {
+        "before": host.snapshot(), "sysctls": {}, "run_dir": str(run_dir()),
+        "iptables": {b: host.iptables_rules(b) for b in ("iptables", "ip6tables")},
+        "run_containerd": Path("/run/containerd").exists(),
+        "run_netns": Path("/run/netns").exists()}
     _save_state(state)
     try:
         return _up(state, progs, port, log)
@@ -230,18 +230,23 @@ def _node_registered(cluster: Cluster, kubelet: int, seconds: float = 60) -> Non
           "kubelet", kubelet)
 
 
-def _stop(pid: int | None, seconds: float = 20) -> None:
+def _stop(pid: int | None, seconds: float = 20, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL after `seconds`; with `group`, the process group it leads
+    too (a daemon started in its own session, e.g. socat and its per-connection forks)."""
     if not pid or not procs.alive(pid):
         return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+
+    def send(sig: int) -> None:
+        try:
+            os.killpg(pid, sig) if group else os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    send(signal.SIGTERM)
     deadline = time.monotonic() + seconds
     while procs.alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     if procs.alive(pid):
-        os.kill(pid, signal.SIGKILL)
+        send(signal.SIGKILL)
 
 
 def _shim_pids(sock: str) -> list[int]:
@@ -283,7 +288,7 @@ def _tear_down(log=print) -> None:  # noqa: ANN001
     _stop(pids.get("containerd"))
     for pid in _shim_pids(str(sock)):
         _stop(pid, 5)
-    _stop(pids.get("apiserver-forward"), 5)
+    _stop(pids.get("apiserver-forward"), 5, group=True)
     sandbox._delete()
     host.remove_chains(state.get("iptables", {}))
     host.unmount_under(str(node_dir()) + "/", str(rd) + "/")
