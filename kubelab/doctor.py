@@ -84,7 +84,7 @@ def _node_programs() -> tuple[bool, str, str]:
                if not all((binaries.group_dir(g, v) / n).is_file() for n in names)]
     if missing:
         return False, f"local node programs not built yet: {', '.join(missing)}", \
-            "`kubelab build --node` (Go; a cold build takes about 10 min)"
+            "`kubelab build --node` (Go; a cold build takes about 25 min on 2 cores)"
     return True, f"local node programs built (containerd {versions.CONTAINERD}, " \
         f"CNI plugins {versions.CNI_PLUGINS}, CoreDNS {versions.COREDNS}, " \
         f"MetalLB {versions.METALLB})", ""
