@@ -20,6 +20,7 @@ from test_notebooks import checks_passed, execute
 from test_notebooks import report as notebook_report
 
 from kubelab import backends, binaries, procs, versions
+from kubelab.bench import ROLLING, pod_start_latencies
 from kubelab.errors import KubelabError
 from kubelab.node import host
 from kubelab.traffic import http_get
@@ -68,31 +69,7 @@ def client(lab, script: str, name: str = "client") -> str:  # noqa: ANN001
     return lab.run_pod(name, script)
 
 
-WEB = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 15
-      containers:
-      - name: web
-        image: %s
-        args: ["netexec", "--http-port=8080", "--delay-shutdown=5"]
-        readinessProbe: {httpGet: {path: /readyz, port: 8080}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
-""" % PREV
+WEB = ROLLING.format(image=PREV)     # 3 replicas, readiness probe, graceful stop
 
 
 @pytest.fixture(scope="module")
@@ -342,7 +319,6 @@ def test_a_deleted_pod_is_replaced_by_its_replicaset(node, web):
 def test_pod_start_latency(node):
     """Create-to-Running for 10 pods: a figure for the note, bounded loosely."""
     lab = node["lab"]
-    from kubelab.bench import pod_start_latencies
     latencies = pod_start_latencies(lab, 10)
     report(f"create-to-Running, 10 pods: median {statistics.median(latencies):.1f} s, "
            f"max {max(latencies):.1f} s")
