@@ -242,23 +242,30 @@ def node(args: argparse.Namespace) -> int:
                             f"{statistics.median(latencies):.2f} s / {max(latencies):.2f} s"))
             lab.apply(ROLLING.format(image=versions.IMAGES["agnhost-prev"]))
             lab.wait_rollout("web")
-            for strategy, image in (("RollingUpdate", versions.IMAGES["agnhost"]),
-                                    ("Recreate", versions.IMAGES["agnhost-prev"])):
-                if strategy == "Recreate":
-                    lab.kubectl(["patch", "deployment", "web", "-p", '{"spec":{"strategy":'
-                                 '{"type":"Recreate","rollingUpdate":null}}}'])
-                traffic = lab.traffic("http://web/hostname")
-                roll_s, _ = _timed(lambda: (lab.kubectl(f"set image deployment/web "
-                                                        f"web={image}"),
-                                            lab.wait_rollout("web")))
-                tally = traffic.stop()
-                figures.append((f"requests during a {strategy} ({roll_s:.1f} s)",
+            for strategy, (tally, seconds) in rollouts_under_traffic(lab).items():
+                figures.append((f"requests during a {strategy} ({seconds:.1f} s)",
                                 f"{tally.served} served, {tally.failed} failed"))
         finally:
             backends.down(log=lambda m: None)
     _print_figures(f"kubelab bench --node — Kubernetes {versions.KUBERNETES}, containerd "
                    f"{versions.CONTAINERD}, {os.cpu_count()} cores", figures)
     return 0
+
+
+def rollouts_under_traffic(lab: Lab) -> dict:
+    """On ROLLING's Deployment `web` (running agnhost-prev): a RollingUpdate to agnhost,
+    then a Recreate back, each under traffic. strategy -> (Tally, seconds it took)."""
+    out = {}
+    for strategy, image in (("RollingUpdate", versions.IMAGES["agnhost"]),
+                            ("Recreate", versions.IMAGES["agnhost-prev"])):
+        if strategy == "Recreate":
+            lab.kubectl(["patch", "deployment", "web", "-p", '{"spec":{"strategy":'
+                         '{"type":"Recreate","rollingUpdate":null}}}'])
+        traffic = lab.traffic("http://web/hostname")
+        seconds, _ = _timed(lambda: (lab.kubectl(f"set image deployment/web web={image}"),
+                                     lab.wait_rollout("web")))
+        out[strategy] = (traffic.stop(), seconds)
+    return out
 
 
 ROLLING = """\
