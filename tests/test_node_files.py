@@ -119,10 +119,9 @@ def backends_local_images() -> list[images.Image]:
     """The images `up` would build, from stand-in programs (their contents do not matter
     here, only their names)."""
     import shutil
-    from kubelab.backends import local
     fake = Path(shutil.which("true") or "/bin/true")
     progs = {n: fake for _, (_, names) in binaries.NODE_GROUPS.items() for n in names}
-    return local._build_images(progs)
+    return images.workbook_images(progs)
 
 
 def test_kwokctl_extra_args_put_each_components_first_arg_first():

@@ -54,6 +54,8 @@ def up(backend: str = "auto", log=print, **options: object) -> Cluster:  # noqa:
         return module.up(log=log, **{k: v for k, v in options.items() if k in ("nodes", "port")})
     if name == "local":
         return module.up(log=log, port=options.get("port"))
+    if name == "kind":
+        return module.up(nodes=options.get("nodes") or 3, log=log)
     return module.up(**options)
 
 
@@ -66,7 +68,10 @@ def down(log=print) -> None:  # noqa: ANN001
             return
         log("no lab cluster is recorded; nothing to stop")
         return
-    BACKENDS[cluster.backend].down(cluster)
+    if cluster.backend == "kind":
+        kind.down(cluster, log=log)
+    else:
+        BACKENDS[cluster.backend].down(cluster)
     Cluster.forget()
     log(f"stopped the {cluster.backend} lab" if cluster.created_by_kubelab
         else f"forgot context {cluster.context} (the cluster itself was not kubelab's)")

@@ -95,33 +95,6 @@ def _wait(what: str, ok, seconds: float, log_name: str | None = None,  # noqa: A
                        "the node is removed).")
 
 
-def _build_images(progs: dict[str, Path]) -> list[images.Image]:
-    busybox = Path(shutil.which("busybox") or "/bin/busybox")
-    if not busybox.is_file():
-        raise KubelabError("busybox is not installed.", "apt-get install busybox-static")
-    tools = {"/bin/busybox": busybox}
-    links = images.busybox_links(busybox)
-    v = versions
-    return [
-        images.Image(v.NODE_IMAGES["pause"], {"/pause": progs["pause"]}, entrypoint=["/pause"],
-                     user="65535:65535"),
-        # agnhost's own image is alpine with shell tools; busybox gives the same commands.
-        images.Image(v.IMAGES["agnhost"], {"/agnhost": progs["agnhost"], **tools},
-                     entrypoint=["/agnhost"], cmd=["pause"], links=links),
-        images.Image(v.IMAGES["agnhost-prev"],
-                     {"/agnhost": progs[f"agnhost-{v.AGNHOST_PREV}"], **tools},
-                     entrypoint=["/agnhost"], cmd=["pause"], links=links),
-        images.Image(v.IMAGES["busybox"], tools, cmd=["sh"], links=links),
-        images.Image(v.NODE_IMAGES["coredns"], {"/coredns": progs["coredns"]},
-                     entrypoint=["/coredns"], user="65532:65532"),
-        images.Image(v.NODE_IMAGES["traefik"], {"/usr/local/bin/traefik": progs["traefik"]},
-                     entrypoint=["/usr/local/bin/traefik"], user="65532:65532"),
-        images.Image(v.NODE_IMAGES["metallb-controller"],
-                     {"/controller": progs["metallb-controller"]},
-                     entrypoint=["/controller"], user="65534:65534"),
-    ]
-
-
 def up(port: int | None = None, log=print, **_: object) -> Cluster:  # noqa: ANN001
     host.preflight()
     if _load_state():
@@ -183,7 +156,7 @@ def _up(state: dict, progs: dict[str, Path], port: int | None, log) -> Cluster: 
     _wait("containerd's socket", sock.exists, 30, "containerd", state["pids"]["containerd"])
 
     t = time.monotonic()
-    built = _build_images(progs)
+    built = images.workbook_images(progs)
     for image in built:
         images.import_image(progs["ctr"], str(sock), images.oci_archive(image), image.name)
     log(f"built and imported {len(built)} images in {time.monotonic() - t:.1f} s")

@@ -14,10 +14,12 @@ from . import config, host
 ADDONS = Path(__file__).with_name("addons")
 
 
-def manifest(name: str) -> str:
+def manifest(name: str, lb_range: tuple[str, str] = host.LB_RANGE) -> str:
+    """An add-on's manifest with its images and addresses filled in (the kind backend
+    passes the LoadBalancer range of its own network)."""
     text = (ADDONS / f"{name}.yaml").read_text()
     values = {**versions.NODE_IMAGES, "cluster_dns": config.CLUSTER_DNS,
-              "lb_range": "-".join(host.LB_RANGE)}
+              "lb_range": "-".join(lb_range)}
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     if "{{" in text:
@@ -25,12 +27,12 @@ def manifest(name: str) -> str:
     return text
 
 
-def _apply(cluster: Cluster, text: str) -> None:
+def apply(cluster: Cluster, text: str) -> None:
     cluster.kubectl(["apply", "--server-side", "--force-conflicts", "-f", "-"], input=text,
                     timeout=120)
 
 
-def _rollout(cluster: Cluster, namespace: str, name: str, seconds: int = 120) -> None:
+def rollout(cluster: Cluster, namespace: str, name: str, seconds: int = 120) -> None:
     proc = cluster.kubectl(["rollout", "status", f"deployment/{name}", "-n", namespace,
                             f"--timeout={seconds}s"], timeout=seconds + 10, check=False)
     if proc.returncode != 0:
@@ -45,18 +47,18 @@ def install(cluster: Cluster, log=print) -> dict[str, float]:  # noqa: ANN001
     """Apply and wait for each add-on; returns seconds per add-on (for the benchmark)."""
     took: dict[str, float] = {}
     t = time.monotonic()
-    _apply(cluster, manifest("coredns"))
+    apply(cluster, manifest("coredns"))
     crds = binaries.node_group("metallb") / "crds"
     for f in sorted(crds.glob("*.yaml")):
-        _apply(cluster, f.read_text())
-    _apply(cluster, manifest("metallb"))
-    _apply(cluster, manifest("traefik"))
+        apply(cluster, f.read_text())
+    apply(cluster, manifest("metallb"))
+    apply(cluster, manifest("traefik"))
     cluster.kubectl(["wait", "--for=condition=Established", "crd/ipaddresspools.metallb.io",
                      "--timeout=60s"], timeout=70)
-    _apply(cluster, manifest("metallb-pool"))
+    apply(cluster, manifest("metallb-pool"))
     for namespace, name in (("kube-system", "coredns"), ("metallb-system", "controller"),
                             ("kube-system", "traefik")):
-        _rollout(cluster, namespace, name)
+        rollout(cluster, namespace, name)
         took[name] = round(time.monotonic() - t, 1)
     log("add-ons ready: " + ", ".join(f"{k} {v} s" for k, v in took.items()))
     return took

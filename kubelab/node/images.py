@@ -10,11 +10,13 @@ import gzip
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import versions
 from ..errors import KubelabError
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -127,3 +129,33 @@ def import_image(ctr: Path, address: str, archive: bytes, name: str) -> None:
                            f"{proc.stderr.decode(errors='replace').strip()[-400:]}",
                            "run `kubelab down` and `kubelab up --backend local` again; "
                            "if it repeats, see `kubelab doctor`.")
+
+
+def workbook_images(progs: dict[str, Path]) -> list[Image]:
+    """The chapters' images and the add-ons' (CoreDNS, MetalLB, Traefik), from the node
+    programs (kubelab/binaries.py). The local backend imports them into its containerd;
+    the kind backend loads them into its nodes."""
+    busybox = Path(shutil.which("busybox") or "/bin/busybox")
+    if not busybox.is_file():
+        raise KubelabError("busybox is not installed.", "apt-get install busybox-static")
+    tools = {"/bin/busybox": busybox}
+    links = busybox_links(busybox)
+    v = versions
+    return [
+        Image(v.NODE_IMAGES["pause"], {"/pause": progs["pause"]}, entrypoint=["/pause"],
+              user="65535:65535"),
+        # agnhost's own image is alpine with shell tools; busybox gives the same commands.
+        Image(v.IMAGES["agnhost"], {"/agnhost": progs["agnhost"], **tools},
+              entrypoint=["/agnhost"], cmd=["pause"], links=links),
+        Image(v.IMAGES["agnhost-prev"],
+              {"/agnhost": progs[f"agnhost-{v.AGNHOST_PREV}"], **tools},
+              entrypoint=["/agnhost"], cmd=["pause"], links=links),
+        Image(v.IMAGES["busybox"], tools, cmd=["sh"], links=links),
+        Image(v.NODE_IMAGES["coredns"], {"/coredns": progs["coredns"]},
+              entrypoint=["/coredns"], user="65532:65532"),
+        Image(v.NODE_IMAGES["traefik"], {"/usr/local/bin/traefik": progs["traefik"]},
+              entrypoint=["/usr/local/bin/traefik"], user="65532:65532"),
+        Image(v.NODE_IMAGES["metallb-controller"],
+              {"/controller": progs["metallb-controller"]},
+              entrypoint=["/controller"], user="65534:65534"),
+    ]
