@@ -109,8 +109,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_engine(args: argparse.Namespace) -> int:
     """kubelab's own Docker engine (Linux, root): start, stop, env, status."""
     from . import engine
-    if args.action == "start":
-        engine.start()
+    if args.action == "start":      # progress on stderr: stdout is for `eval`
+        engine.start(log=lambda m: print(m, file=sys.stderr, flush=True))
         print(f"export DOCKER_HOST={engine.host_value()}")
     elif args.action == "stop":
         engine.stop()

@@ -6,6 +6,8 @@ One mechanism for every chapter: `if lab.supports("containers"): ...` or
 """
 from __future__ import annotations
 
+import sys
+
 FEATURES = {
     "containers": "containers really running in pods (the sandbox simulates its nodes)",
     "minikube": "a cluster made by minikube",
@@ -20,7 +22,10 @@ FEATURES = {
 BACKEND_FEATURES = {
     "sandbox": {"simulated-nodes", "cluster-admin"},
     "local": {"containers", "cluster-admin", "host-network"},
-    "kind": {"containers", "kind", "cluster-admin"},
+    # on Linux the kind network is this machine's own bridge: node addresses answer here
+    # (the kind backend drops the feature when it cannot route its LoadBalancer range)
+    "kind": {"containers", "kind", "cluster-admin"}
+    | ({"host-network"} if sys.platform == "linux" else set()),
     "minikube": {"containers", "minikube", "cluster-admin"},
     "k3s": {"containers", "k3s", "cluster-admin"},
     "existing": {"containers", "cluster-admin"},

@@ -317,7 +317,11 @@ class Lab:
         return self._feature_backend
 
     def supports(self, feature: str) -> bool:
-        return features.supported(self._backend_for_features(), feature)
+        """What the backend can do, less what this cluster found it cannot (e.g. a kind
+        cluster whose LoadBalancer range this machine has no route to)."""
+        missing = self.cluster.details.get("missing_features") or []
+        return features.supported(self._backend_for_features(), feature) and \
+            feature not in missing
 
     def skip_unless(self, feature: str, what: str) -> bool:
         """True when the cell may run; otherwise print why it is skipped."""

@@ -78,6 +78,8 @@ def install(cluster: Cluster, name: str, log: Callable[[str], None]) -> dict:
     net = ipaddress.ip_network(f"{lo}/26", strict=False)
     if network.route(str(net), network.control_plane_ip(cluster, name), log):
         details["lb_route"] = str(net)
+    else:
+        details["missing_features"] = ["host-network"]
     details["lb_range"] = f"{lo}-{hi}"
     details["addons_seconds"] = round(time.monotonic() - start, 1)
     log(f"add-ons ready in {details['addons_seconds']} s: MetalLB ({lo}-{hi}), Traefik "

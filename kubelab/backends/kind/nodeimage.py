@@ -126,7 +126,7 @@ def _run(argv: list[str], what: str, log: Log, timeout: float = 900, **kw: objec
                 proc.kill()
                 raise KubelabError(f"{what} took longer than {timeout:.0f} s and was stopped.",
                                    "run `kubelab build --kind` again: it restarts cleanly.")
-            log(f"  ... still {what.lower()} ({elapsed:.0f} s)")
+            log(f"  ... {what}: still running ({elapsed:.0f} s)")
     reader.join()
     if proc.returncode != 0:
         tail = "".join(out)[-1500:]
