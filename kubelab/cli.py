@@ -32,7 +32,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     cluster = current(required=False)
     if cluster is None:
-        print("no lab cluster is running (start one with `kubelab up`)")
+        print(tr("no lab cluster is running (start one with `kubelab up`)"))
         return 1
     ok, why = cluster.reachable()
     info = {"backend": cluster.backend, "context": cluster.context,

@@ -243,3 +243,20 @@ def test_the_korean_language_pack_is_pinned_in_the_ko_extra():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
         "optional-dependencies"]
     assert any(p.startswith(jupyter.PACKS["ko"] + "==") for p in extras["ko"])
+
+
+def test_a_changed_english_cell_keeps_its_translation_as_fuzzy(tmp_path, monkeypatch):
+    """What `update` does when a chapter's cell changes: the old translation comes back
+    marked fuzzy, and the catalogue does not count as current until someone checks it."""
+    monkeypatch.setattr(catalog, "LOCALE_DIR", tmp_path)
+    cell = [("notebooks/x.ipynb", "c01")]
+    old = [catalog.Message("## Old heading", occurrences=cell, comment="markdown cell")]
+    po = catalog.update("ko", "x", old)
+    po[0].msgstr = "## 예전 제목"
+    catalog.po_path("x", "ko").parent.mkdir(parents=True)
+    po.save(str(catalog.po_path("x", "ko")))
+    new = [catalog.Message("## New heading", occurrences=cell, comment="markdown cell")]
+    po = catalog.update("ko", "x", new)
+    assert [(e.msgid, e.msgstr, e.flags, e.previous_msgid) for e in po] == \
+        [("## New heading", "## 예전 제목", ["fuzzy"], "## Old heading")]
+    assert catalog.problems(po, new) == ["fuzzy (English changed): '## New heading'"]

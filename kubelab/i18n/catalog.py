@@ -194,8 +194,8 @@ def update(lang: str, domain: str, wanted: list[Message]):  # noqa: ANN201 - pol
         entry = by_key.get(m.key)
         if entry is None:
             entry = polib.POEntry(msgid=m.msgid, msgctxt=m.msgctxt, msgstr="")
-            spot = next((e for e in leftovers if set(e.occurrences) & set(m.occurrences)
-                         and e.comment == m.comment), None)
+            spot = next((e for e in leftovers if _places(e.occurrences) &
+                         _places(m.occurrences) and e.comment == m.comment), None)
             if spot is not None and spot.msgstr:
                 leftovers.remove(spot)
                 entry.msgstr = spot.msgstr
@@ -205,6 +205,11 @@ def update(lang: str, domain: str, wanted: list[Message]):  # noqa: ANN201 - pol
         entry.comment = m.comment
         po.append(entry)
     return po
+
+
+def _places(occurrences: list[tuple[str, str]]) -> set[str]:
+    """'file:cell' as polib reads it back (it splits off only a numeric line)."""
+    return {f"{where}:{at}" if at else where for where, at in occurrences}
 
 
 def problems(po, wanted: list[Message]) -> list[str]:  # noqa: ANN001
