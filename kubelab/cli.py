@@ -11,6 +11,7 @@ import sys
 from . import backends, binaries, doctor, versions
 from .cluster import current
 from .errors import KubelabError
+from .i18n import tr
 from .lab import LESSON_LABEL
 
 
@@ -31,7 +32,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     cluster = current(required=False)
     if cluster is None:
-        print("no lab cluster is running (start one with `kubelab up`)")
+        print(tr("no lab cluster is running (start one with `kubelab up`)"))
         return 1
     ok, why = cluster.reachable()
     info = {"backend": cluster.backend, "context": cluster.context,
@@ -52,8 +53,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         for k, v in info.items():
             print(f"{k:>20}: {', '.join(v) if isinstance(v, list) else v}")
     if not ok:
-        raise KubelabError(f"the {cluster.backend} lab does not answer: {why}",
-                           "run `kubelab up` to start it again.")
+        raise KubelabError(tr("the {backend} lab does not answer: {why}",
+                              backend=cluster.backend, why=why),
+                           tr("run `kubelab up` to start it again."))
     return 0
 
 
@@ -129,13 +131,19 @@ def cmd_open(args: argparse.Namespace) -> int:
     """Bring the lab up on the best available backend, then open the workbook."""
     import os
     import shutil
-    from pathlib import Path
+    from . import i18n
+    from .i18n import jupyter as lab_ui
+    lang = i18n.set_language(args.lang)         # --lang, else KUBELAB_LANG, else locale
     cmd_up(args)
     jupyter = shutil.which("jupyter")
     if not jupyter:
-        raise KubelabError("JupyterLab is not installed.", 'pip install -e ".[lab]"')
-    start = Path(__file__).resolve().parent.parent / "notebooks" / "00-start-here.ipynb"
-    os.execv(jupyter, [jupyter, "lab", str(start)])
+        raise KubelabError(tr("JupyterLab is not installed."), 'pip install -e ".[lab]"')
+    pack = lab_ui.missing_pack(lang)
+    if pack:
+        print(tr("JupyterLab's menus stay English until {pack} is installed: "
+                 "pip install -e \".[lab,ko]\"", pack=pack), file=sys.stderr)
+    os.environ["KUBELAB_LANG"] = lang           # kernels and terminals speak it too
+    os.execv(jupyter, lab_ui.lab_command(jupyter, lang))
     return 0
 
 
@@ -176,6 +184,9 @@ def parser() -> argparse.ArgumentParser:
     op = sub.add_parser("open", help="start the lab, then open the workbook in JupyterLab")
     for a in up._actions[1:]:
         op._add_action(a)
+    op.add_argument("--lang", choices=["en", "ko"], default="",
+                    help="the edition and UI language (default: KUBELAB_LANG, else the "
+                         "locale); ko opens notebooks/ko/ with JupyterLab in Korean")
     sub.add_parser("down", help="stop the lab cluster kubelab started; leave no process")
     st = sub.add_parser("status", help="what the lab is and whether it answers")
     st.add_argument("--json", action="store_true")
@@ -226,10 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     except KubelabError as e:
         print(f"kubelab: {e.problem}", file=sys.stderr)
         if e.fix:
-            print(f"  fix: {e.fix}", file=sys.stderr)
+            print(tr("  fix: {fix}", fix=e.fix), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("kubelab: interrupted", file=sys.stderr)
+        print(tr("kubelab: interrupted"), file=sys.stderr)
         return 130
 
 

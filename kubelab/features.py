@@ -7,16 +7,17 @@ One mechanism for every chapter: `if lab.supports("containers"): ...` or
 from __future__ import annotations
 
 import sys
+from .i18n import N_, tr
 
 FEATURES = {
-    "containers": "containers really running in pods (the sandbox simulates its nodes)",
-    "minikube": "a cluster made by minikube",
-    "k3s": "a K3s install",
-    "kind": "a cluster made by kind",
-    "simulated-nodes": "nodes simulated by kwok (a real API, no container runs)",
-    "host-network": "the node's addresses reachable from where the notebook runs",
-    "cluster-admin": "rights over the whole cluster (a workshop login has rights in its "
-                     "own namespaces only)",
+    "containers": N_("containers really running in pods (the sandbox simulates its nodes)"),
+    "minikube": N_("a cluster made by minikube"),
+    "k3s": N_("a K3s install"),
+    "kind": N_("a cluster made by kind"),
+    "simulated-nodes": N_("nodes simulated by kwok (a real API, no container runs)"),
+    "host-network": N_("the node's addresses reachable from where the notebook runs"),
+    "cluster-admin": N_("rights over the whole cluster (a workshop login has rights in its "
+                        "own namespaces only)"),
 }
 
 BACKEND_FEATURES = {
@@ -44,6 +45,9 @@ def supported(backend: str, feature: str) -> bool:
 def skip_message(backend: str, feature: str, what: str) -> str:
     where = [b for b, f in BACKEND_FEATURES.items() if feature in f
              and not b.startswith("workshop")]
-    backend = backend.replace("workshop-", "workshop on a ")
-    return (f"⏭ skipped on the {backend} backend: {what} needs {FEATURES[feature]}. "
-            f"It runs on: {', '.join(where)}.")
+    if backend.startswith("workshop-"):
+        backend = tr("workshop on a {backend}", backend=backend[len("workshop-"):])
+    # "⏭ skipped" stays as it is in every language: the CI report counts it
+    return tr("⏭ skipped on the {backend} backend: {what} needs {needs}. It runs on: "
+              "{where}.", backend=backend, what=what, needs=tr(FEATURES[feature]),
+              where=", ".join(where))

@@ -13,6 +13,7 @@ from . import features, manifests, watching
 from .background import Background
 from .cluster import Cluster, _env_without_kubeconfig, kubectl_words
 from .errors import CheckFailed, KubelabError
+from .i18n import N_, chapter_text, set_language, tr
 
 if TYPE_CHECKING:
     from .traffic import Traffic
@@ -27,8 +28,8 @@ _CURRENT: "Lab | None" = None
 
 def current_lab() -> "Lab":
     if _CURRENT is None:
-        raise KubelabError("no chapter is open in this notebook.",
-                           "run the first code cell (`lab = kubelab.open_lab(...)`).")
+        raise KubelabError(tr("no chapter is open in this notebook."),
+                           tr("run the first code cell (`lab = kubelab.open_lab(...)`)."))
     return _CURRENT
 
 
@@ -90,9 +91,10 @@ class Lab:
         out = self.kubectl(["logs", name], timeout=60)
         self.kubectl(["delete", "pod", name, "--wait=false"], check=False)
         if pod["status"]["phase"] == "Failed":
-            raise KubelabError(f"the command in pod {name} failed:\n{out.strip()[-800:]}",
-                               "read its output above; fix the command and run the cell "
-                               "again.")
+            raise KubelabError(tr("the command in pod {name} failed:\n{output}", name=name,
+                                  output=out.strip()[-800:]),
+                               tr("read its output above; fix the command and run the cell "
+                                  "again."))
         return out
 
     def http_get(self, url: str, host_header: str | None = None, within: float = 15) -> str:
@@ -158,7 +160,9 @@ class Lab:
             live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
             return len(live) == count and (not ready or all(pod_ready(p) for p in live))
         pods = self.wait_for("Pod", done, selector=selector, timeout=timeout,
-                             describe=f"{count} {'Ready ' if ready else ''}pods with {selector}")
+                             describe=tr("{count} Ready pods with {selector}", count=count,
+                                         selector=selector) if ready else
+                             tr("{count} pods with {selector}", count=count, selector=selector))
         return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
 
     def wait_rollout(self, deployment: str, timeout: float = 90) -> dict:
@@ -175,7 +179,8 @@ class Lab:
                     and st.get("replicas", 0) == want
                     and st.get("availableReplicas", 0) == want)
         return self.wait_for("Deployment", done, name=deployment, timeout=timeout,
-                             describe=f"deployment/{deployment} to finish its rollout")[0]
+                             describe=tr("deployment/{name} to finish its rollout",
+                                         name=deployment))[0]
 
     # ------------------------------------------------------------------ checks
     def check(self, description: str, condition: Callable[[], object] | bool,
@@ -204,14 +209,18 @@ class Lab:
             except KubelabError:
                 pass
             passed, detail = last[0]
+        # the record keeps the English description (the instructor's progress table
+        # reads it); what is printed is in the learner's language
         self.results.append(CheckResult(description, passed, detail))
         if self.workshop:
             self._record_progress()
+        shown = chapter_text(self.chapter, description)
         if passed:
-            print(f"✓ {description}" + (f"  ({detail})" if detail else ""))
+            print(f"✓ {shown}" + (f"  ({detail})" if detail else ""))
             return
-        raise CheckFailed(f"{description}" + (f"\n  seen: {detail}" if detail else ""),
-                          hint or "compare your cluster with the experiment above.")
+        raise CheckFailed(shown + (tr("\n  seen: {detail}", detail=detail) if detail else ""),
+                          chapter_text(self.chapter, hint) if hint else
+                          tr("compare your cluster with the experiment above."))
 
     def exercise(self, description: str, condition: Callable[[], object],
                  hint: str, solution: list[str | list[str] | Callable[[], object]],
@@ -231,10 +240,11 @@ class Lab:
             if isinstance(step, list):
                 return "kubectl " + " ".join(step)
             if isinstance(step, str):
-                return "apply YAML" if step.lstrip().startswith("apiVersion:") else step
-            return "the solution above"
+                return tr("apply YAML") if step.lstrip().startswith("apiVersion:") else step
+            return tr("the solution above")
         shown = "; ".join(describe(s) for s in solution)
-        print(f"(not solved yet; KUBELAB_SOLVE=1, so running the solution: {shown})")
+        print(tr("(not solved yet; KUBELAB_SOLVE=1, so running the solution: {steps})",
+                 steps=shown))
         for step in solution:
             if callable(step):
                 step()
@@ -247,6 +257,12 @@ class Lab:
         if settle is not None:
             settle()
         self.check(description, condition, hint, within=30, watch=watch)
+
+    def say(self, *parts: object, sep: str = " ") -> None:
+        """print() for a chapter's own sentences: each string is shown in the learner's
+        language (looked up in the chapter's catalogue), anything else as it is."""
+        print(sep.join(chapter_text(self.chapter, p) if isinstance(p, str) else str(p)
+                       for p in parts))
 
     # ------------------------------------------------------------------ watching
     def live(self, kinds: list[str] | str, selector: str | None = None,
@@ -278,11 +294,11 @@ class Lab:
                                   timeout=timeout)
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-            print(out + f"\n(stopped after {timeout:.0f} s)")
+            print(out + "\n" + tr("(stopped after {seconds:.0f} s)", seconds=timeout))
             return out
         except FileNotFoundError:
-            raise KubelabError(f"{command.split()[0]} is not installed.",
-                               "install it, or use another backend.") from None
+            raise KubelabError(tr("{program} is not installed.", program=command.split()[0]),
+                               tr("install it, or use another backend.")) from None
         print((proc.stdout + proc.stderr).rstrip())
         return proc.stdout
 
@@ -296,7 +312,8 @@ class Lab:
         workshop it is the learner's second namespace, which the instructor made."""
         if self.workshop:
             name = self.workshop_namespaces[1]
-            print(f"(workshop: your second namespace {name} stands in for '{suffix}')")
+            print(tr("(workshop: your second namespace {name} stands in for '{suffix}')",
+                     name=name, suffix=suffix))
             return name
         name = f"{self.namespace}-{suffix}"
         manifest = {"apiVersion": "v1", "kind": "Namespace",
@@ -327,7 +344,8 @@ class Lab:
         """True when the cell may run; otherwise print why it is skipped."""
         if self.supports(feature):
             return True
-        print(features.skip_message(self._backend_for_features(), feature, what))
+        print(features.skip_message(self._backend_for_features(), feature,
+                                    chapter_text(self.chapter, what)))
         return False
 
     def node_port(self, which: int = 0) -> int:
@@ -340,8 +358,9 @@ class Lab:
         base = (ns.get("metadata", {}).get("annotations") or {}).get(
             "kubelab.dev/node-port-base")
         if base is None:
-            raise KubelabError("your workshop namespace has no nodePort block.",
-                               "ask your instructor to run `kubelab workshop create` again.")
+            raise KubelabError(tr("your workshop namespace has no nodePort block."),
+                               tr("ask your instructor to run `kubelab workshop create` "
+                                  "again."))
         return int(base) + which
 
     def status(self) -> dict:
@@ -362,14 +381,16 @@ class Lab:
 
     def show_status(self) -> dict:
         info = self.status()
-        width = max(len(k) for k in info)
+        labels = {k: tr(STATUS_LABELS[k]) for k in info}
+        width = max(_width(v) for v in labels.values())
         for key, value in info.items():
+            label = " " * (width - _width(labels[key])) + labels[key]
             if key == "nodes":
-                print(f"{key:>{width}}: {len(value)}")
+                print(f"{label}: {len(value)}")
                 for name, ready, kubelet in value:
                     print(f"{'':>{width}}  - {name}  {ready}  (kubelet {kubelet})")
             else:
-                print(f"{key:>{width}}: {value}")
+                print(f"{label}: {value}")
         return info
 
     def _record_progress(self) -> None:
@@ -446,8 +467,20 @@ class Lab:
         else:
             self._delete_namespaces(timeout)
         passed = sum(r.passed for r in self.results)
-        print(f"cleaned up namespace {self.namespace}; checks passed: {passed}/"
-              f"{len(self.results)}")
+        print(tr("cleaned up namespace {namespace}; checks passed: {passed}/{total}",
+                 namespace=self.namespace, passed=passed, total=len(self.results)))
+
+
+STATUS_LABELS = {"backend": N_("backend"), "context": N_("context"),
+                 "kubeconfig": N_("kubeconfig"), "server version": N_("server version"),
+                 "created by kubelab": N_("created by kubelab"),
+                 "namespace": N_("namespace"), "nodes": N_("nodes")}
+
+
+def _width(text: str) -> int:
+    """Columns a label takes in a terminal: Hangul is two wide."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _condition_true(obj: dict, kind: str) -> bool:
@@ -492,26 +525,30 @@ def workshop_login(kubeconfig: str, namespace: str = "") -> tuple[Cluster, str]:
     try:
         doc = yaml.safe_load(open(path)) or {}
     except (OSError, yaml.YAMLError) as e:
-        raise KubelabError(f"cannot read the workshop kubeconfig {path}: {e}",
-                           "ask your instructor for your kubeconfig file, and pass its "
-                           "path as the notebook's `kubeconfig` parameter.") from None
+        raise KubelabError(tr("cannot read the workshop kubeconfig {path}: {error}",
+                              path=path, error=e),
+                           tr("ask your instructor for your kubeconfig file, and pass its "
+                              "path as the notebook's `kubeconfig` parameter.")) from None
     context = doc.get("current-context", "")
     ctx = next((c["context"] for c in doc.get("contexts") or [] if c["name"] == context), {})
     ns = namespace or ctx.get("namespace", "")
     if not context or not ns:
-        raise KubelabError(f"{path} names no current context with a namespace.",
-                           "use the kubeconfig `kubelab workshop create` wrote for you.")
+        raise KubelabError(tr("{path} names no current context with a namespace.", path=path),
+                           tr("use the kubeconfig `kubelab workshop create` wrote for you."))
     return Cluster(backend="workshop", kubeconfig=path, context=context,
                    created_by_kubelab=False, name=context), ns
 
 
 def open_lab(chapter: str, *, backend: str = "auto", namespace: str = "",
-             kubeconfig: str = "", fresh: bool = True) -> Lab:
+             kubeconfig: str = "", fresh: bool = True, lang: str = "") -> Lab:
     """Connect a notebook to the lab (starting one if none runs) and give the chapter
     its own namespace, emptied of anything an earlier run left behind. With a workshop
-    `kubeconfig`, use that login and its namespaces instead: nothing else is touched."""
+    `kubeconfig`, use that login and its namespaces instead: nothing else is touched.
+    `lang` ("en", "ko") is the language of kubelab's messages; "" follows KUBELAB_LANG,
+    then the locale (kubelab.i18n)."""
     global _CURRENT
     from . import backends
+    set_language(lang)
     from .errors import install_notebook_handler
     install_notebook_handler()
     kubeconfig = kubeconfig or os.environ.get("KUBELAB_WORKSHOP_KUBECONFIG", "")
@@ -519,28 +556,32 @@ def open_lab(chapter: str, *, backend: str = "auto", namespace: str = "",
         cluster, ns = workshop_login(kubeconfig, namespace)
         ok, why = cluster.reachable()
         if not ok:
-            raise KubelabError(f"the workshop cluster does not answer: {why}",
-                               "your token may have expired, or the cluster is down: ask "
-                               "your instructor.")
+            raise KubelabError(tr("the workshop cluster does not answer: {why}", why=why),
+                               tr("your token may have expired, or the cluster is down: ask "
+                                  "your instructor."))
         lab = Lab(cluster=cluster, namespace=ns, chapter=chapter, workshop=True)
         if fresh:
             lab.reset_namespace()
         _CURRENT = lab
-        print(f"chapter {chapter}: workshop login {cluster.context}, namespaces "
-              f"{' and '.join(lab.workshop_namespaces)} (your rights end there)")
+        print(tr("chapter {chapter}: workshop login {context}, namespaces {first} and "
+                 "{second} (your rights end there)", chapter=chapter,
+                 context=cluster.context, first=lab.workshop_namespaces[0],
+                 second=lab.workshop_namespaces[1]))
         return lab
     cluster = Cluster.load()
     if cluster is None or not cluster.reachable()[0]:
         cluster = backends.up(backend)
     elif backend not in ("auto", cluster.backend):
-        raise KubelabError(f"this notebook asks for backend {backend!r}, but the running lab "
-                           f"is {cluster.backend!r}.",
-                           f"run `kubelab down` then `kubelab up --backend {backend}`, or set "
-                           "the notebook's backend parameter to 'auto'.")
+        raise KubelabError(tr("this notebook asks for backend {wanted!r}, but the running "
+                              "lab is {running!r}.", wanted=backend, running=cluster.backend),
+                           tr("run `kubelab down` then `kubelab up --backend {wanted}`, or "
+                              "set the notebook's backend parameter to 'auto'.",
+                              wanted=backend))
     lab = Lab(cluster=cluster, namespace=namespace or f"lab-{chapter}", chapter=chapter)
     if fresh:
         lab.reset_namespace()
     _CURRENT = lab
-    print(f"chapter {chapter}: backend {cluster.backend}, context {cluster.context}, "
-          f"namespace {lab.namespace}")
+    print(tr("chapter {chapter}: backend {backend}, context {context}, namespace "
+             "{namespace}", chapter=chapter, backend=cluster.backend,
+             context=cluster.context, namespace=lab.namespace))
     return lab

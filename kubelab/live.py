@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import watching
+from .i18n import tr
 from .lab import pod_ready
 
 
@@ -36,7 +37,8 @@ def summarize(kind: str, obj: dict) -> str:
     if kind == "EndpointSlice":
         ready = [",".join(e.get("addresses", [])) for e in obj.get("endpoints") or []
                  if (e.get("conditions") or {}).get("ready")]
-        return f"ready endpoints: {', '.join(sorted(ready)) or '(none)'}"
+        return tr("ready endpoints: {addresses}",
+                  addresses=", ".join(sorted(ready)) or tr("(none)"))
     return ""
 
 
@@ -120,9 +122,11 @@ class LiveView:
         with self._lock:
             rows = [f"  +{s.at:6.2f}s  {s.event:<8} {s.kind:<13} {s.name:<28} {s.summary}"
                     for s in self.seen]
-        return (f"live view of {', '.join(self.kinds)}"
-                f"{' with ' + self.selector if self.selector else ''} "
-                f"({len(rows)} changes seen):\n" + "\n".join(rows))
+        head = tr("live view of {kinds} with {selector} ({count} changes seen):",
+                  kinds=", ".join(self.kinds), selector=self.selector, count=len(rows)) \
+            if self.selector else tr("live view of {kinds} ({count} changes seen):",
+                                     kinds=", ".join(self.kinds), count=len(rows))
+        return head + "\n" + "\n".join(rows)
 
     def states(self, kind: str) -> list[dict[str, dict]]:
         """After each change of `kind`, every object of that kind as it then was: the
@@ -146,9 +150,10 @@ class LiveView:
             rows = "".join(f"<tr><td>{k}</td><td>{n}</td><td>{s}</td></tr>"
                            for (k, n), s in sorted(self.current.items()))
         elapsed = time.monotonic() - self._start
-        state = "stopped" if self._stop.is_set() else f"watching… {elapsed:.0f}/{self.seconds:.0f} s"
-        return (f"<b>{state}</b><table><tr><th>kind</th><th>name</th><th>now</th></tr>"
-                f"{rows}</table>")
+        state = tr("stopped") if self._stop.is_set() else \
+            tr("watching… {elapsed:.0f}/{seconds:.0f} s", elapsed=elapsed, seconds=self.seconds)
+        return (f"<b>{state}</b><table><tr><th>{tr('kind')}</th><th>{tr('name')}</th>"
+                f"<th>{tr('now')}</th></tr>{rows}</table>")
 
     def _show_widget(self) -> None:
         try:

@@ -6,6 +6,7 @@ import os
 import shlex
 
 from .errors import KubelabError
+from .i18n import N_, tr
 from .cluster import kubectl_words
 from .lab import current_lab
 
@@ -18,12 +19,12 @@ def _never_ends(argv: list[str]) -> str | None:
     verb = words[0] if words else ""
     flags = set(argv)
     if verb in ("edit",):
-        return "opens an editor, which a notebook cell does not have"
+        return N_("opens an editor, which a notebook cell does not have")
     if verb in ("exec", "attach", "run") and (flags & {"-it", "-ti", "-i", "--stdin", "--tty",
                                                        "-t"}):
-        return "needs an interactive terminal, which a notebook cell does not have"
+        return N_("needs an interactive terminal, which a notebook cell does not have")
     if verb == "port-forward" or verb == "proxy":
-        return "runs until stopped"
+        return N_("runs until stopped")
     return None
 
 
@@ -42,15 +43,17 @@ def run_line(line: str) -> None:
     print(f"$ kubectl {shlex.join(argv)}")
     why = _never_ends(argv)
     if why:
-        raise KubelabError(f"`kubectl {' '.join(argv)}` {why}.",
-                           "run it in a JupyterLab Terminal (File > New > Terminal) after "
-                           "`eval $(kubelab env)`, or use lab.background(...) with a time "
-                           "limit.")
+        raise KubelabError(tr("`kubectl {command}` {why}.", command=" ".join(argv),
+                              why=tr(why)),
+                           tr("run it in a JupyterLab Terminal (File > New > Terminal) after "
+                              "`eval $(kubelab env)`, or use lab.background(...) with a time "
+                              "limit."))
     if _bounded(argv):
         bg = lab.background(argv, seconds=WATCH_SECONDS)
         bg.wait(timeout=WATCH_SECONDS + 10)
         print(bg.output().rstrip())
-        print(f"(stopped after {WATCH_SECONDS:.0f} s: a watch never ends by itself)")
+        print(tr("(stopped after {seconds:.0f} s: a watch never ends by itself)",
+                 seconds=WATCH_SECONDS))
         return
     out = lab.kubectl(argv, check=True, stderr=True)
     if out.strip():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import yaml
 
 from .errors import KubelabError
+from .i18n import tr
 
 
 def parse(text: str) -> list[dict]:
@@ -16,24 +17,30 @@ def parse(text: str) -> list[dict]:
         if mark is not None:
             lines = text.splitlines()
             line = lines[mark.line] if mark.line < len(lines) else ""
-            where = f" at line {mark.line + 1}, column {mark.column + 1}:\n    {line}"
+            where = tr(" at line {line}, column {column}:\n    {text}", line=mark.line + 1,
+                       column=mark.column + 1, text=line)
         problem = getattr(e, "problem", None) or str(e)
-        raise KubelabError(f"the YAML is malformed{where}\n  ({problem})",
-                           "YAML nests by spaces (never tabs); check the indentation and "
-                           "the colon after each key on that line.") from None
+        raise KubelabError(tr("the YAML is malformed{where}\n  ({problem})", where=where,
+                              problem=problem),
+                           tr("YAML nests by spaces (never tabs); check the indentation and "
+                              "the colon after each key on that line.")) from None
     if not docs:
-        raise KubelabError("the YAML is empty.", "write at least one object (apiVersion, "
-                           "kind, metadata, spec).")
+        raise KubelabError(tr("the YAML is empty."), tr("write at least one object "
+                                                         "(apiVersion, kind, metadata, spec)."))
     for i, doc in enumerate(docs, 1):
         if not isinstance(doc, dict):
-            raise KubelabError(f"document {i} is not a mapping (it is a {type(doc).__name__}).",
-                               "each document starts with `apiVersion:` and `kind:`.")
+            raise KubelabError(tr("document {i} is not a mapping (it is a {type}).", i=i,
+                                  type=type(doc).__name__),
+                               tr("each document starts with `apiVersion:` and `kind:`."))
         missing = [k for k in ("apiVersion", "kind") if k not in doc]
         if missing:
-            raise KubelabError(f"document {i} has no {' and no '.join(missing)}.",
-                               "add them, e.g. `apiVersion: apps/v1` and `kind: Deployment`.")
+            raise KubelabError(tr("document {i} has no {fields}.", i=i,
+                                  fields=tr(" and no ").join(missing)),
+                               tr("add them, e.g. `apiVersion: apps/v1` and "
+                                  "`kind: Deployment`."))
         if doc.get("kind") != "List" and not (doc.get("metadata") or {}).get("name") \
                 and not (doc.get("metadata") or {}).get("generateName"):
-            raise KubelabError(f"document {i} ({doc['kind']}) has no metadata.name.",
-                               "give it a name under `metadata:`.")
+            raise KubelabError(tr("document {i} ({kind}) has no metadata.name.", i=i,
+                                  kind=doc["kind"]),
+                               tr("give it a name under `metadata:`."))
     return docs

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from . import versions
 from .errors import KubelabError
+from .i18n import tr
 
 # busybox 1.35 wget crashes with -T (its own timeout), so `timeout` bounds each request.
 SCRIPT = """\
@@ -38,8 +39,8 @@ class Tally:
     responders: Counter = field(default_factory=Counter)
 
     def __str__(self) -> str:
-        return (f"{self.served} served, {self.failed} failed, answered by "
-                f"{len(self.responders)} pods")
+        return tr("{served} served, {failed} failed, answered by {pods} pods",
+                  served=self.served, failed=self.failed, pods=len(self.responders))
 
 
 def tally(log: str) -> Tally:
@@ -77,9 +78,9 @@ class Traffic:
             if tally(self._log()).served:
                 return
             time.sleep(0.5)
-        raise KubelabError(f"the traffic pod never got an answer from {self.url}.",
-                           f"check the Service and its pods: `kubectl describe pod "
-                           f"{self.name}`, `kubectl get endpointslices`.")
+        raise KubelabError(tr("the traffic pod never got an answer from {url}.", url=self.url),
+                           tr("check the Service and its pods: `kubectl describe pod "
+                              "{name}`, `kubectl get endpointslices`.", name=self.name))
 
     def stop(self) -> Tally:
         """Stop requesting, count, and delete the client pod."""
@@ -108,8 +109,9 @@ def http_get(url: str, *, host_header: str | None = None, within: float = 15) ->
                 return r.read().decode()
         except (urllib.error.URLError, OSError) as e:
             if time.monotonic() >= deadline:
-                raise KubelabError(f"GET {url} failed for {within:.0f} s: {e}",
-                                   "check that the Service has ready endpoints "
-                                   "(`kubectl get endpointslices`) and that this machine "
-                                   "can reach the address.") from None
+                raise KubelabError(tr("GET {url} failed for {seconds:.0f} s: {error}",
+                                      url=url, seconds=within, error=e),
+                                   tr("check that the Service has ready endpoints "
+                                      "(`kubectl get endpointslices`) and that this machine "
+                                      "can reach the address.")) from None
             time.sleep(0.5)

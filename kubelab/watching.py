@@ -6,6 +6,7 @@ import time
 from typing import Callable
 
 from .errors import KubelabError
+from .i18n import tr
 
 Objects = list[dict]
 
@@ -20,8 +21,8 @@ def resource_for(dynamic, kind: str):  # noqa: ANN001, ANN201
             # prefer the preferred version of core/apps over others
             if getattr(res, "preferred", True):
                 return res
-    raise KubelabError(f"the cluster has no resource type {kind!r}.",
-                       "check the spelling; `kubectl api-resources` lists them all.")
+    raise KubelabError(tr("the cluster has no resource type {kind!r}.", kind=kind),
+                       tr("check the spelling; `kubectl api-resources` lists them all."))
 
 
 def api_error(e: Exception, what: str) -> KubelabError:
@@ -34,11 +35,11 @@ def api_error(e: Exception, what: str) -> KubelabError:
     except (ValueError, TypeError):
         message = str(e).splitlines()[0]
     if status == 403:
-        return KubelabError(f"{what}: forbidden: {message}",
-                            "your account lacks this right on this cluster (in a workshop, "
-                            "your rights end at your own namespaces).")
+        return KubelabError(tr("{what}: forbidden: {message}", what=what, message=message),
+                            tr("your account lacks this right on this cluster (in a "
+                               "workshop, your rights end at your own namespaces)."))
     return KubelabError(f"{what}: {status or ''} {message}".strip(),
-                        "run `kubelab status` to see whether the cluster answers.")
+                        tr("run `kubelab status` to see whether the cluster answers."))
 
 
 def get_one(resource, name: str, namespace: str | None) -> dict | None:  # noqa: ANN001
@@ -52,7 +53,7 @@ def get_one(resource, name: str, namespace: str | None) -> dict | None:  # noqa:
     except ApiException as e:
         if e.status == 404:
             return None
-        raise api_error(e, f"reading {resource.kind} {name}") from None
+        raise api_error(e, tr("reading {kind} {name}", kind=resource.kind, name=name)) from None
 
 
 def _scope(resource, namespace: str | None, name: str | None,  # noqa: ANN001
@@ -75,7 +76,7 @@ def snapshot(resource, namespace: str | None, name: str | None = None,  # noqa: 
     try:
         listed = resource.get(**kwargs).to_dict()
     except ApiException as e:
-        raise api_error(e, f"listing {resource.kind}") from None
+        raise api_error(e, tr("listing {kind}", kind=resource.kind)) from None
     objs = {_key(o): o for o in listed.get("items") or []}
     return objs, listed["metadata"].get("resourceVersion", "")
 
@@ -117,6 +118,7 @@ def wait_for(dynamic, kind: str, until: Callable[[Objects], bool], *,  # noqa: A
         except Exception:  # noqa: BLE001 - a dropped or expired watch resumes from a list
             objs, version = snapshot(resource, namespace, name, selector)
     what = describe or f"{kind} {name or selector or ''}".strip()
-    raise KubelabError(f"timed out after {timeout:.0f} s waiting for {what}.",
-                       "look at `kubectl get events` and `kubectl describe` for the reason; "
-                       "then run the cell again.")
+    raise KubelabError(tr("timed out after {seconds:.0f} s waiting for {what}.",
+                          seconds=timeout, what=what),
+                       tr("look at `kubectl get events` and `kubectl describe` for the "
+                          "reason; then run the cell again."))

@@ -10,6 +10,9 @@ import pytest
 # Exercises in notebooks apply their folded solution after checking that the unsolved
 # state fails (see Lab.exercise); kernels started by nbval and papermill inherit this.
 os.environ.setdefault("KUBELAB_SOLVE", "1")
+# Tests read kubelab's English messages unless they choose a language themselves (a Korean
+# locale on the test machine must not change them); the Korean notebooks pass lang="ko".
+os.environ.setdefault("KUBELAB_LANG", "en")
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,9 @@
 """Every chapter executed end-to-end by papermill against the lab, twice in a row (a
-chapter must clean up after itself and survive a rerun). nbval runs them once more."""
+chapter must clean up after itself and survive a rerun). nbval runs them once more.
+The Korean edition (notebooks/ko) runs once per chapter, and must print Korean check lines."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+KOREAN = sorted((ROOT / "notebooks" / "ko").glob("*.ipynb"))
+HANGUL = re.compile(r"[가-힣]")
 REPORT = ROOT / ".ci-state" / "notebook-report.txt"
 
 pytestmark = pytest.mark.cluster
@@ -60,6 +64,22 @@ def test_notebook_runs_twice_in_a_row(notebook, tmp_path, cluster):
         # a chapter that skips more than a third of its cells here teaches too little
         if cluster.backend == "sandbox":
             assert skipped * 3 <= len(code), line
+
+
+def check_lines(nb) -> list[str]:  # noqa: ANN001
+    return [line for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            for line in o.get("text", "").splitlines() if line.startswith("✓ ")]
+
+
+@pytest.mark.parametrize("notebook", KOREAN, ids=lambda p: f"ko/{p.stem}")
+def test_korean_notebook_runs_once(notebook, tmp_path, cluster):
+    nb, figures = execute(notebook, tmp_path / f"ko-{notebook.stem}.ipynb",
+                          {"backend": "auto", "lang": "ko"})
+    report(f"ko/{notebook.stem} run 1: {figures}")
+    assert checks_passed(nb) > 0
+    lines = check_lines(nb)
+    # every check line is kubelab's, translated from the chapter's catalogue
+    assert lines and all(HANGUL.search(line) for line in lines), lines
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,5 @@
+import sys
+
+from .catalog import main
+
+sys.exit(main())
