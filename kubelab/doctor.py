@@ -8,7 +8,7 @@ from typing import Callable
 from . import backends, binaries, versions
 from .cluster import current
 from .errors import KubelabError
-from .i18n import N_, tr
+from .i18n import tr
 
 
 def _python_packages() -> tuple[bool, str, str]:
@@ -63,12 +63,9 @@ def _sandbox_binaries() -> tuple[bool, str, str]:
 
 def _backend(name: str) -> Callable[[], tuple[bool, str, str]]:
     def probe() -> tuple[bool, str, str]:
-        ok, why = backends.BACKENDS[name].available()
-        fixes = {"kind": N_("install Docker and kind to use the kind backend (optional)"),
-                 "minikube": N_("install Docker and minikube to use it (optional)"),
-                 "k3s": N_("install K3s to use it (optional)"),
-                 "local": N_("see docs/local-node.md (Linux, root; optional)")}
-        return ok, f"{name}: {why}", tr(fixes[name]) if name in fixes else ""
+        backend = backends.BACKENDS[name]
+        ok, why = backend.available()
+        return ok, f"{name}: {why}", backend.fix
     return probe
 
 
@@ -114,8 +111,8 @@ def _engine() -> tuple[bool, str, str]:
     return False, f"Docker: {why}", fix
 
 
-OPTIONAL = [("docker", _engine), ("kind", _backend("kind")), ("minikube", _backend("minikube")),
-            ("k3s", _backend("k3s")), ("local", _backend("local")),
+OPTIONAL = [("docker", _engine),
+            *[(name, _backend(name)) for name, b in backends.BACKENDS.items() if b.fix],
             ("node", _node_programs), ("lab", _lab)]
 
 

@@ -6,7 +6,6 @@ One mechanism for every chapter: `if lab.supports("containers"): ...` or
 """
 from __future__ import annotations
 
-import sys
 from .i18n import N_, tr
 
 FEATURES = {
@@ -20,30 +19,27 @@ FEATURES = {
                         "own namespaces only)"),
 }
 
-BACKEND_FEATURES = {
-    "sandbox": {"simulated-nodes", "cluster-admin"},
-    "local": {"containers", "cluster-admin", "host-network"},
-    # on Linux the kind network is this machine's own bridge: node addresses answer here
-    # (the kind backend drops the feature when it cannot route its LoadBalancer range)
-    "kind": {"containers", "kind", "cluster-admin"}
-    | ({"host-network"} if sys.platform == "linux" else set()),
-    "minikube": {"containers", "minikube", "cluster-admin"},
-    "k3s": {"containers", "k3s", "cluster-admin"},
-    "existing": {"containers", "cluster-admin"},
-    # a learner's login to a shared cluster: what its nodes are decides the rest
+# A learner's login to a shared cluster: what its nodes are decides the rest.
+WORKSHOP_FEATURES = {
     "workshop-sandbox": {"simulated-nodes"},
     "workshop-containers": {"containers"},
 }
 
 
+def backend_features() -> dict[str, set[str]]:
+    """Each backend's features as it declares them (kubelab/backends), plus workshops'."""
+    from .backends import BACKENDS
+    return {**{name: set(b.features) for name, b in BACKENDS.items()}, **WORKSHOP_FEATURES}
+
+
 def supported(backend: str, feature: str) -> bool:
     if feature not in FEATURES:
         raise ValueError(f"unknown feature {feature!r}; known: {', '.join(FEATURES)}")
-    return feature in BACKEND_FEATURES.get(backend, set())
+    return feature in backend_features().get(backend, set())
 
 
 def skip_message(backend: str, feature: str, what: str) -> str:
-    where = [b for b, f in BACKEND_FEATURES.items() if feature in f
+    where = [b for b, f in backend_features().items() if feature in f
              and not b.startswith("workshop")]
     if backend.startswith("workshop-"):
         backend = tr("workshop on a {backend}", backend=backend[len("workshop-"):])

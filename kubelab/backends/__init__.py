@@ -1,22 +1,34 @@
 """One interface over the ways to get a cluster: `up(backend)`, `down()`, `choose()`.
 
-Auto-selection tries, in order: kind, then minikube (both need a running Docker engine),
-then the sandbox (needs nothing but the binaries kubelab fetches or builds). k3s and
-existing clusters are used only when named: kubelab never touches a cluster it did not
-create unless the user asks for it. local (a real node on this machine, root) is also
-used only when named, because it adds interfaces and firewall rules to the machine.
+Every module in this package registers one Backend (base.py). Auto-selection tries the
+backends that have an `auto_rank`, in that order: kind, then minikube (both need a
+running Docker engine), then the sandbox (needs nothing but the binaries kubelab fetches
+or builds). k3s and existing clusters are used only when named: kubelab never touches a
+cluster it did not create unless the user asks for it. local (a real node on this
+machine, root) is also used only when named, because it adds interfaces and firewall
+rules to the machine.
 """
 from __future__ import annotations
 
-from types import ModuleType
+import importlib
+import pkgutil
 
 from ..cluster import Cluster, current
 from ..errors import KubelabError
-from . import existing, k3s, kind, local, minikube, sandbox
+from .base import REGISTRY, Backend, Log, Options
 
-BACKENDS: dict[str, ModuleType] = {"sandbox": sandbox, "local": local, "kind": kind,
-                                   "minikube": minikube, "k3s": k3s, "existing": existing}
-AUTO_ORDER = ("kind", "minikube", "sandbox")
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in ("base", "docker_check"):
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+from . import kind, local, minikube, sandbox  # noqa: E402  (names tests and bench use)
+
+BACKENDS: dict[str, Backend] = dict(sorted(REGISTRY.items(),
+                                           key=lambda kv: (kv[1].auto_rank or 99, kv[0])))
+AUTO_ORDER = tuple(name for name, b in BACKENDS.items() if b.auto_rank is not None)
+
+__all__ = ["BACKENDS", "AUTO_ORDER", "Backend", "Options", "choose", "up", "down",
+           "current", "kind", "local", "minikube", "sandbox"]
 
 
 def choose(backend: str = "auto") -> tuple[str, str]:
@@ -28,16 +40,15 @@ def choose(backend: str = "auto") -> tuple[str, str]:
         return backend, "named by you"
     reasons = []
     for name in AUTO_ORDER:
-        if name == "sandbox":
-            return name, "; ".join(reasons + ["sandbox: needs no Docker"])
         ok, why = BACKENDS[name].available()
         if ok:
             return name, "; ".join(reasons + [f"{name}: {why}"])
         reasons.append(f"{name}: {why}")
-    raise AssertionError("unreachable")
+    raise KubelabError("no backend can start here: " + "; ".join(reasons),
+                       "run `kubelab doctor`.")
 
 
-def up(backend: str = "auto", log=print, **options: object) -> Cluster:  # noqa: ANN001
+def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
     name, why = choose(backend)
     running = current(required=False)
     if running is not None:
@@ -49,17 +60,11 @@ def up(backend: str = "auto", log=print, **options: object) -> Cluster:  # noqa:
                 return running
         down(log=log)
     log(f"backend: {name} ({why})")
-    module = BACKENDS[name]
-    if name == "sandbox":
-        return module.up(log=log, **{k: v for k, v in options.items() if k in ("nodes", "port")})
-    if name == "local":
-        return module.up(log=log, port=options.get("port"))
-    if name == "kind":
-        return module.up(nodes=options.get("nodes") or 3, log=log)
-    return module.up(**options)
+    known = {k: v for k, v in options.items() if k in Options.__dataclass_fields__}
+    return BACKENDS[name].up(Options(log=log, **known))
 
 
-def down(log=print) -> None:  # noqa: ANN001
+def down(log: Log = print) -> None:
     cluster = current(required=False)
     if cluster is None:
         if local.node_state():      # an `up` that died before recording the lab
@@ -68,10 +73,7 @@ def down(log=print) -> None:  # noqa: ANN001
             return
         log("no lab cluster is recorded; nothing to stop")
         return
-    if cluster.backend == "kind":
-        kind.down(cluster, log=log)
-    else:
-        BACKENDS[cluster.backend].down(cluster)
+    BACKENDS[cluster.backend].down(cluster, log)
     Cluster.forget()
     log(f"stopped the {cluster.backend} lab" if cluster.created_by_kubelab
         else f"forgot context {cluster.context} (the cluster itself was not kubelab's)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..cluster import Cluster, require_context, user_kubeconfig
 from ..errors import KubelabError
+from .base import Backend, register
 
 
 def up(context: str | None = None, kubeconfig: str | None = None, **_: object) -> Cluster:
@@ -24,3 +25,16 @@ def up(context: str | None = None, kubeconfig: str | None = None, **_: object) -
 
 def down(cluster: Cluster) -> None:
     """Nothing to stop: the cluster is not kubelab's."""
+
+
+def available() -> tuple[bool, str]:
+    return True, "any context you name with --context"
+
+
+register(Backend(
+    name="existing",
+    summary="any cluster you name: --context NAME [--kubeconfig F]; never deleted",
+    features=frozenset({"containers", "cluster-admin"}),
+    available=lambda: available(),
+    up=lambda o: up(context=o.context, kubeconfig=o.kubeconfig),
+    down=lambda cluster, log: down(cluster)))

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..cluster import Cluster
 from ..errors import KubelabError
 from ..paths import state_dir
+from .base import Backend, register
 
 K3S_KUBECONFIG = Path(os.environ.get("KUBELAB_K3S_KUBECONFIG", "/etc/rancher/k3s/k3s.yaml"))
 CONTEXT = "default"   # the context name K3s writes
@@ -39,3 +40,11 @@ def up(**_: object) -> Cluster:
 
 def down(cluster: Cluster) -> None:
     Path(cluster.kubeconfig).unlink(missing_ok=True)   # K3s itself keeps running
+
+
+register(Backend(
+    name="k3s",
+    summary="an existing K3s install, through a private 0600 copy of its kubeconfig",
+    features=frozenset({"containers", "k3s", "cluster-admin"}),
+    available=lambda: available(), fix="install K3s to use it (optional)",
+    up=lambda o: up(), down=lambda cluster, log: down(cluster)))

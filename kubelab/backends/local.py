@@ -23,6 +23,7 @@ from ..errors import KubelabError
 from ..node import addons, config, host, images
 from ..paths import lab_kubeconfig, state_dir
 from . import sandbox
+from .base import Backend, register
 
 def available() -> tuple[bool, str]:
     if _load_state().get("pids"):
@@ -293,3 +294,12 @@ def down(cluster: Cluster | None) -> None:
 def node_state() -> dict:
     """What `up` recorded (PIDs, the machine before, Ready time): for tests and bench."""
     return _load_state()
+
+
+register(Backend(
+    name="local",
+    summary="the sandbox's control plane plus one real node on this machine (Linux, root)",
+    features=frozenset({"containers", "cluster-admin", "host-network"}),
+    available=lambda: available(), fix="see docs/local-node.md (Linux, root; optional)",
+    up=lambda o: up(port=o.port, log=o.log),
+    down=lambda cluster, log: down(cluster)))

@@ -11,6 +11,7 @@ from ..cluster import Cluster
 from ..errors import KubelabError
 from ..paths import lab_kubeconfig
 from .docker_check import docker_ready
+from .base import Backend, register
 
 PROFILE = "kubelab"
 
@@ -62,3 +63,12 @@ def up(nodes: int = 1, **_: object) -> Cluster:
 
 def down(cluster: Cluster) -> None:
     _run(delete_argv(cluster.name), timeout=300)
+
+
+register(Backend(
+    name="minikube", auto_rank=2,
+    summary="minikube, Docker driver, profile kubelab",
+    features=frozenset({"containers", "minikube", "cluster-admin"}),
+    available=lambda: available(), fix="install Docker and minikube to use it (optional)",
+    up=lambda o: up(nodes=o.nodes or 1),
+    down=lambda cluster, log: down(cluster)))

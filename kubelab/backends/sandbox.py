@@ -18,6 +18,7 @@ from .. import binaries, procs, versions
 from ..cluster import Cluster
 from ..errors import KubelabError
 from ..paths import lab_kubeconfig, state_dir
+from .base import Backend, register
 
 NAME = "kubelab"
 CONTEXT = f"kwok-{NAME}"
@@ -221,3 +222,16 @@ def _delete() -> None:
 def down(cluster: Cluster) -> None:
     _delete()
     lab_kubeconfig().unlink(missing_ok=True)
+
+
+def available() -> tuple[bool, str]:
+    return True, "needs no Docker and no root"
+
+
+register(Backend(
+    name="sandbox", auto_rank=3,
+    summary="a real control plane run by kwokctl on 127.0.0.1; nodes simulated by kwok",
+    features=frozenset({"simulated-nodes", "cluster-admin"}),
+    available=lambda: available(),
+    up=lambda o: up(nodes=2 if o.nodes is None else o.nodes, port=o.port, log=o.log),
+    down=lambda cluster, log: down(cluster)))

@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -30,6 +31,7 @@ from ...engine import answers, docker_env
 from ...errors import KubelabError
 from ...paths import lab_kubeconfig, state_dir
 from . import network, nodeimage
+from ..base import Backend, register
 
 NAME = "kubelab"
 CONTEXT = f"kind-{NAME}"
@@ -259,3 +261,17 @@ def lb_range(kind_network: str = "kind") -> tuple[str, str]:
     v4 = next(ipaddress.ip_network(s) for s in subnets if s and ":" not in s)
     last = v4.broadcast_address
     return str(last - 55), str(last - 6)
+
+
+register(Backend(
+    name="kind", auto_rank=1,
+    summary="kind: each node a Docker container (3 by default); MetalLB and Traefik added",
+    # on Linux the kind network is this machine's own bridge: node addresses answer here
+    # (a cluster that cannot route its LoadBalancer range records the feature missing)
+    features=frozenset({"containers", "kind", "cluster-admin"}
+                       | ({"host-network"} if sys.platform == "linux" else set())),
+    available=lambda: available(),
+    fix="install Docker and kind (or `kubelab build --kind`); on Linux as root without "
+        "Docker: apt-get install docker.io, then `kubelab engine start`",
+    up=lambda o: up(nodes=o.nodes or 3, log=o.log),
+    down=lambda cluster, log: down(cluster, log=log)))
