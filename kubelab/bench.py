@@ -7,6 +7,7 @@ start to a Ready apiserver, total RSS of the control plane, apply-to-Ready time 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -14,9 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from . import backends, binaries, procs, versions
 from .backends import sandbox
 from .cluster import _env_without_kubeconfig
+from .errors import KubelabError
 from .lab import Lab
 
 DEPLOYMENT = f"""\
@@ -249,6 +253,84 @@ def node(args: argparse.Namespace) -> int:
             backends.down(log=lambda m: None)
     _print_figures(f"kubelab bench --node — Kubernetes {versions.KUBERNETES}, containerd "
                    f"{versions.CONTAINERD}, {os.cpu_count()} cores", figures)
+    return 0
+
+
+# ------------------------------------------------------------------ backends side by side
+
+def cluster_pids(cluster) -> list[int]:  # noqa: ANN001
+    """The processes that make up a lab cluster, for its memory: the sandbox's control
+    plane; plus, for the local node, its daemons, containerd's shims and its pods; for
+    kind, everything inside the node containers (their cgroups)."""
+    from .backends import local
+    from .engine import docker_env
+    pids = list(sandbox.pids()) if cluster.backend in ("sandbox", "local") else []
+    if cluster.backend == "local":
+        state = local.node_state()
+        pids += list(state.get("pids", {}).values())
+        for shim in procs.matching(["containerd-shim", state["run_dir"]]):
+            pids.append(shim)
+            try:            # the shim's containers: the pods' processes
+                pids += [c.pid for c in psutil.Process(shim).children(recursive=True)]
+            except psutil.Error:
+                pass
+    if cluster.backend == "kind":
+        names = subprocess.run(["docker", "ps", "-q", "--filter",
+                                f"label=io.x-k8s.kind.cluster={cluster.name}"],
+                               capture_output=True, text=True, env=docker_env()).stdout.split()
+        for name in names:
+            top = subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", name],
+                                 capture_output=True, text=True, env=docker_env()).stdout
+            pids += procs.cgroup_pids(int(top.strip()))
+    return sorted(set(pids))
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Ready time and memory of each backend this machine can run, one after the other
+    in one run, side by side as ratios against kind. Each gets a private state dir."""
+    rows: list[tuple[str, str, float | None, float | None, str]] = []
+    wanted = [("kind", 3), ("minikube", 2), ("local", 1), ("sandbox", 2)]
+    home = os.environ.get("KUBELAB_HOME")
+    for name, nodes in wanted:
+        ok, why = backends.BACKENDS[name].available()
+        if not ok:
+            rows.append((name, "-", None, None, why))
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"kubelab-compare-{name}-") as tmp:
+            os.environ["KUBELAB_HOME"] = str(Path(tmp) / "home")
+            try:
+                print(f"[compare] {name}: up ({nodes} node(s)) ...", flush=True)
+                seconds, cluster = _timed(lambda: backends.up(name, nodes=nodes,
+                                                              log=lambda m: None))
+                time.sleep(args.settle)            # let start-up work finish
+                mb = procs.rss_mb(cluster_pids(cluster))
+                count = len(json.loads(cluster.kubectl(["get", "nodes", "-o", "json"])
+                                       .stdout)["items"])
+                rows.append((name, str(count), seconds, mb, ""))
+            except KubelabError as e:
+                rows.append((name, "-", None, None, e.problem.splitlines()[0]))
+            finally:
+                try:
+                    backends.down(log=lambda m: None)
+                except KubelabError:
+                    pass
+    if home is None:
+        os.environ.pop("KUBELAB_HOME", None)
+    else:
+        os.environ["KUBELAB_HOME"] = home
+    base = next((r for r in rows if r[0] == "kind" and r[2] is not None), None)
+    print(f"kubelab bench --compare — Kubernetes {versions.KUBERNETES}, {os.cpu_count()} "
+          f"cores, memory after {args.settle} s (RSS of every process of the cluster)")
+    print(f"  {'backend':<9} {'nodes':>5} {'up to Ready':>12} {'memory':>10} "
+          f"{'time/kind':>10} {'memory/kind':>12}")
+    for name, count, seconds, mb, why in rows:
+        if seconds is None:
+            print(f"  {name:<9} {count:>5}  not here: {why}")
+            continue
+        t_ratio = f"{seconds / base[2]:.2f}" if base else "-"
+        m_ratio = f"{mb / base[3]:.2f}" if base else "-"
+        print(f"  {name:<9} {count:>5} {seconds:>10.1f} s {mb:>7.0f} MB {t_ratio:>10} "
+              f"{m_ratio:>12}")
     return 0
 
 

@@ -166,6 +166,8 @@ def cmd_workshop(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
+    if args.compare:
+        return bench.compare(args)
     if args.node:
         return bench.node(args)
     return bench.workshop_load(args) if args.learners else bench.main(args)
@@ -214,6 +216,11 @@ def parser() -> argparse.ArgumentParser:
                    help="also time a cold start (builds the binaries in an empty cache)")
     b.add_argument("--node", action="store_true",
                    help="instead: the local backend's real node (Linux, root)")
+    b.add_argument("--compare", action="store_true",
+                   help="instead: kind, minikube, local and sandbox side by side (Ready "
+                        "time, memory, ratios against kind)")
+    b.add_argument("--settle", type=float, default=20,
+                   help="with --compare: seconds to wait before measuring memory")
     b.add_argument("--calls", type=int, default=60)
     b.add_argument("--workshop", type=int, metavar="N", dest="learners",
                    help="instead: run one chapter for N workshop learners at once")

@@ -66,3 +66,41 @@ def alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def cgroup_pids(pid: int, controller: str = "memory") -> list[int]:
+    """Every process in the cgroup subtree that `pid` belongs to (cgroup v1 controller):
+    a kind node container's systemd, containerd, kubelet and its pods."""
+    try:
+        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if controller in controllers.split(","):
+                root = Path(f"/sys/fs/cgroup/{controller}") / path.lstrip("/")
+                break
+        else:
+            return [pid]
+    except OSError:
+        return []
+    found: set[int] = set()
+    for procs_file in root.rglob("cgroup.procs"):
+        try:
+            found.update(int(p) for p in procs_file.read_text().split())
+        except OSError:
+            pass
+    return sorted(found)
+
+
+def matching(words: list[str]) -> list[int]:
+    """PIDs whose command line contains every one of `words` (e.g. containerd shims
+    started for one containerd socket, which are re-parented away from it)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if all(w in cmdline for w in words):
+            out.append(int(entry.name))
+    return out

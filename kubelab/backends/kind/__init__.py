@@ -81,12 +81,14 @@ def config(nodes: int = 1, built: bool = False) -> dict:
 
     Every node's kubelet gets `failCgroupV1: false`: Kubernetes 1.35+ refuses cgroup v1
     otherwise (kind's nodes run kubeadm with its preflight checks skipped). With the image
-    built here, kubeadm runs the etcd kubelab pins, and no default CNI is installed
-    (kindnetd cannot be built here; `network.py` routes pods instead)."""
+    built here, kubeadm runs the etcd kubelab pins, the kubelet uses the cgroupfs driver
+    (as the image's containerd does), and no default CNI is installed (kindnetd cannot be
+    built here; `network.py` routes pods instead)."""
     patches = ["kind: KubeletConfiguration\nfailCgroupV1: false\n"]
     if built:
-        patches.append("kind: ClusterConfiguration\netcd:\n  local:\n"
-                       f"    imageTag: {versions.ETCD_IMAGE_TAG}\n")
+        patches = ["kind: KubeletConfiguration\nfailCgroupV1: false\ncgroupDriver: cgroupfs\n",
+                   "kind: ClusterConfiguration\netcd:\n  local:\n"
+                   f"    imageTag: {versions.ETCD_IMAGE_TAG}\n"]
     control_plane = {
         "role": "control-plane",
         "labels": {"ingress-ready": "true"},

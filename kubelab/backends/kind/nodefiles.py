@@ -5,7 +5,9 @@ here is copied from kind's base image.
 
 Why some settings differ from a laptop's kind node: the machines this image is built for
 have cgroup v1 and a root without CAP_SYS_RESOURCE, so no unit raises RLIMIT_NOFILE or
-lowers an OOM score, and containerd keeps pods' OOM scores no lower than its own.
+lowers an OOM score, and containerd keeps pods' OOM scores no lower than its own; and the
+kubelet and containerd use the cgroupfs driver under /kubelet, as kubelab's local node
+does on the same machines, instead of asking systemd for slices on a hybrid cgroup host.
 """
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ if [ ! -s /etc/machine-id ]; then
   systemd-machine-id-setup >/dev/null 2>&1 \\
     || tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id
 fi
+
+# this node routes pods' traffic, and Services' rules must see bridged packets
+sysctl -qw net.ipv4.ip_forward=1
+sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
+sysctl -qw net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null || true
 
 # the kubelet's OOM watcher reads /dev/kmsg
 [ -e /dev/kmsg ] || ln -s /dev/console /dev/kmsg
@@ -55,7 +62,8 @@ version = 3
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
-        SystemdCgroup = true
+        # the kubelet uses the cgroupfs driver here (kubelab's kind config says so)
+        SystemdCgroup = false
   [plugins.'io.containerd.cri.v1.runtime'.cni]
     bin_dirs = ["/opt/cni/bin"]
     conf_dir = "/etc/cni/net.d"
