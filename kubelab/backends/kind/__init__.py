@@ -191,7 +191,11 @@ def _run(argv: list[str], what: str, log: Log, timeout: float) -> None:
         if line.strip():
             log("  " + line.strip())
     if proc.returncode != 0:
+        pull = "failed to pull image" in proc.stdout + proc.stderr
         raise KubelabError(f"{what} failed (exit {proc.returncode}).",
+                           "this machine cannot pull kind's node image: build one here with "
+                           "`kubelab build --kind` (Linux, root), then `kubelab up --backend "
+                           "kind` again." if pull else
                            "read kind's output above; `kubelab doctor` checks Docker.")
 
 

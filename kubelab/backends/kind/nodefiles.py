@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from ... import versions
 
-ENTRYPOINT = """\
-#!/bin/bash
+ENTRYPOINT = r"""#!/bin/bash
 # kubelab's kind node: make this privileged container fit for systemd and the kubelet,
 # then hand over to /sbin/init (systemd), which starts containerd and the kubelet.
 set -o errexit -o nounset -o pipefail
@@ -24,7 +23,7 @@ mount --make-rshared /
 
 # each node its own machine id (systemd and the kubelet's node identity read it)
 if [ ! -s /etc/machine-id ]; then
-  systemd-machine-id-setup >/dev/null 2>&1 \\
+  systemd-machine-id-setup >/dev/null 2>&1 \
     || tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id
 fi
 
@@ -32,6 +31,27 @@ fi
 sysctl -qw net.ipv4.ip_forward=1
 sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
 sysctl -qw net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null || true
+
+# Docker's embedded DNS server (127.0.0.11) answers only inside this container's own
+# network namespace, so pods (CoreDNS among them, which inherits this resolv.conf) cannot
+# use it, and CoreDNS would even find itself there and stop ("loop detected"). Offer it
+# on the node's own address instead: repeat Docker's redirect rules for that address and
+# name it in resolv.conf.
+embedded=127.0.0.11
+if grep -q "^nameserver ${embedded}" /etc/resolv.conf; then
+  node_ip=$(ip -4 -o addr show dev eth0 | awk '{split($4, a, "/"); print a[1]; exit}')
+  rules=$(iptables-save -t nat)
+  if [ -n "$node_ip" ] && printf '%s\n' "$rules" | grep -q -- "-d ${embedded}/32"; then
+    sysctl -qw net.ipv4.conf.all.route_localnet=1
+    printf '%s\n' "$rules" \
+      | sed -e "s|-d ${embedded}/32|-d ${node_ip}/32|g" \
+            -e "s|--to-source :53|--to-source ${node_ip}:53|g" \
+            -e "s|^-A OUTPUT \(.*\) -j DOCKER_OUTPUT\$|&\n-A PREROUTING \1 -j DOCKER_OUTPUT|" \
+      | iptables-restore
+    resolv=$(sed -e "s/^nameserver ${embedded}/nameserver ${node_ip}/" /etc/resolv.conf)
+    printf '%s\n' "$resolv" > /etc/resolv.conf      # a bind mount: rewrite in place
+  fi
+fi
 
 # the kubelet's OOM watcher reads /dev/kmsg
 [ -e /dev/kmsg ] || ln -s /dev/console /dev/kmsg

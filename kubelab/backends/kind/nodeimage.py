@@ -52,7 +52,8 @@ DROP_WANTS = ("etc/systemd/system/multi-user.target.wants", "etc/systemd/system/
               "lib/systemd/system/sockets.target.wants/systemd-udevd-kernel.socket",
               "lib/systemd/system/sysinit.target.wants/systemd-udevd.service",
               "lib/systemd/system/sysinit.target.wants/systemd-tmpfiles-setup.service")
-SOURCES = (Path(__file__), Path(nodefiles.__file__))
+# Bump when the way the image is assembled here changes; the node's files are hashed.
+LAYOUT = 2
 
 
 def _sha(*parts: str | bytes) -> str:
@@ -68,10 +69,11 @@ def base_key() -> str:
 
 
 def node_key() -> str:
-    """Changes with every pinned version and with this module's and nodefiles' text."""
+    """Changes with every pinned version, the node's files and LAYOUT."""
     pins = [versions.KUBERNETES, versions.ETCD, versions.CONTAINERD, versions.CNI_PLUGINS,
-            versions.CRI_TOOLS, versions.COREDNS, versions.PAUSE]
-    return _sha(base_key(), *pins, *(p.read_bytes() for p in SOURCES))[:12]
+            versions.CRI_TOOLS, versions.COREDNS, versions.PAUSE, str(LAYOUT)]
+    files = [f"{path}:{mode}:{text}" for path, (text, mode) in sorted(nodefiles.FILES.items())]
+    return _sha(base_key(), *pins, *files, *nodefiles.ENABLED_UNITS)[:12]
 
 
 def image_tag() -> str:
@@ -126,7 +128,8 @@ def _run(argv: list[str], what: str, log: Log, timeout: float = 900, **kw: objec
                 proc.kill()
                 raise KubelabError(f"{what} took longer than {timeout:.0f} s and was stopped.",
                                    "run `kubelab build --kind` again: it restarts cleanly.")
-            log(f"  ... {what}: still running ({elapsed:.0f} s)")
+            if elapsed >= 29:
+                log(f"  ... {what}: still running ({elapsed:.0f} s)")
     reader.join()
     if proc.returncode != 0:
         tail = "".join(out)[-1500:]
@@ -174,14 +177,16 @@ def iptables_files(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
     """Debian's iptables (nf_tables backend, as in the node) and what it loads, for the
     kube-proxy image: the binary, its libraries and its extensions."""
     multi = "/usr/sbin/xtables-nft-multi"
-    out = subprocess.run(["chroot", str(root), "ldd", multi], capture_output=True,
-                         text=True, check=True).stdout
-    libs = set(re.findall(r"(/\S+\.so[.\d]*)", out))
-    files = {multi: root / multi.lstrip("/")}
+    extensions = sorted((root / "usr/lib/x86_64-linux-gnu/xtables").glob("*.so"))
+    inside = [multi] + ["/" + str(e.relative_to(root)) for e in extensions]
+    # the extensions load libraries of their own (libxt_statistic needs libm, ...)
+    out = subprocess.run(["chroot", str(root), "ldd", *inside], capture_output=True,
+                         text=True).stdout
+    libs = set(re.findall(r"=> (/\S+)", out)) | set(re.findall(r"^\s*(/\S+ld-linux\S*)", out,
+                                                                re.MULTILINE))
+    files = {path: (root / path.lstrip("/")).resolve() for path in inside}
     for lib in libs:
         files[lib] = (root / lib.lstrip("/")).resolve()
-    for ext in (root / "usr/lib/x86_64-linux-gnu/xtables").glob("*.so"):
-        files["/" + str(ext.relative_to(root))] = ext.resolve()
     for etc in ("etc/protocols", "etc/ethertypes"):
         if (root / etc).is_file():
             files["/" + etc] = root / etc
@@ -312,6 +317,9 @@ def build_node(log: Log) -> Path:
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
              "packing the node image", log)
         partial.rename(final)
+    for old in _dir().glob("node-*.tar"):           # earlier versions: only the cache grows
+        if old != final:
+            old.unlink()
     log(f"node image assembled in {time.monotonic() - start:.0f} s -> {final.name}")
     return final
 
@@ -324,7 +332,13 @@ def ensure_image(log: Log = print) -> str:
                       env=env).returncode == 0:
         return tag
     tarball = build_node(log)
+    # (`docker import` takes no STOPSIGNAL; kind deletes nodes with `docker rm -f`)
     _run(["docker", "import", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
-          "--change", "STOPSIGNAL SIGRTMIN+3", "--change", "ENV container=docker",
+          "--change", "ENV container=docker",
           str(tarball), tag], f"importing the node image into Docker as {tag}", log, env=env)
+    listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}",
+                             tag.split(":")[0]], capture_output=True, text=True, env=env).stdout
+    stale = [t for t in listed.split() if t != tag]
+    if stale:                                # images of earlier kubelab versions
+        subprocess.run(["docker", "rmi", *stale], capture_output=True, env=env)
     return tag
