@@ -6,8 +6,10 @@ import shutil
 import stat
 from pathlib import Path
 
-# What marks a directory as kubelab's state (from before it was made private).
-STATE_MARKERS = ("lab.json", "kubeconfig", "kwok", "kwokctl.yaml")
+# What marks a directory named by KUBELAB_HOME as kubelab's state (from before it was
+# made private).
+STATE_MARKERS = ("lab.json", "kubeconfig", "kwok", "kwokctl.yaml", "engine",
+                 "jupyterlab-settings")
 
 
 def cache_dir() -> Path:
@@ -22,28 +24,30 @@ def state_dir() -> Path:
 
     It holds the sandbox's CA key and admin kubeconfigs, so it is private to its user:
     created 0700, and a state directory an older kubelab left open is closed again."""
-    root = os.environ.get("KUBELAB_HOME") or os.path.join(
+    explicit = os.environ.get("KUBELAB_HOME")
+    root = explicit or os.path.join(
         os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "kubelab")
     path = Path(root)
     if not path.is_dir():
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.chmod(0o700)          # whatever the umask was
     else:
-        _close(path)
+        _close(path, named=bool(explicit))
     return path
 
 
-def _close(path: Path) -> None:
-    """Make an existing state directory 0700, if it is this user's and holds only
-    kubelab's state: a directory shared on purpose (sticky, like /tmp) or holding other
-    things (KUBELAB_HOME=$HOME) is left as it is."""
+def _close(path: Path, named: bool) -> None:
+    """Make an existing state directory 0700 if it is this user's: always the default one
+    (it is kubelab's), and one named by KUBELAB_HOME when it is empty or holds kubelab's
+    state. A folder shared on purpose (sticky, like /tmp) or holding other things
+    (KUBELAB_HOME=$HOME) is left as it is."""
     st = path.stat()
     if not st.st_mode & 0o077 or st.st_mode & stat.S_ISVTX:
         return
     if hasattr(os, "getuid") and st.st_uid != os.getuid():
         return
     names = {p.name for p in path.iterdir()}
-    if not names or names & set(STATE_MARKERS):
+    if not named or not names or names & set(STATE_MARKERS):
         path.chmod(0o700)
 
 

@@ -220,7 +220,7 @@ def test_env_lines_quote_every_value():
                      "alias kubectl='kubectl --context=kind-kubelab'"]
 
 
-def test_open_as_root_headless_on_a_chosen_address(monkeypatch):
+def test_open_as_root_headless_on_a_chosen_address(isolated_home):
     argv, url, notes = cli.open_command("/usr/bin/jupyter", "ko", port=8890, ip="0.0.0.0",
                                         as_root=True, headless=True, token="t0k")
     root = workbook.notebooks_dir()
@@ -232,7 +232,7 @@ def test_open_as_root_headless_on_a_chosen_address(monkeypatch):
     assert any("--allow-root" in n for n in notes) and any("no browser" in n for n in notes)
 
 
-def test_open_as_a_user_with_a_display_adds_nothing_it_was_not_asked_for():
+def test_open_as_a_user_with_a_display_adds_nothing_it_was_not_asked_for(isolated_home):
     argv, url, notes = cli.open_command("jupyter", "en", port=8888)
     assert "--allow-root" not in argv and "--no-browser" not in argv
     assert not [a for a in argv if a.startswith("--ip")]

@@ -38,6 +38,16 @@ def test_a_state_directory_an_older_kubelab_left_open_is_closed(isolated_home, l
     assert mode(isolated_home) == 0o700
 
 
+def test_the_default_state_directory_is_closed_whatever_it_holds(tmp_path, monkeypatch,
+                                                                 loose_umask):
+    monkeypatch.delenv("KUBELAB_HOME", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    (tmp_path / "kubelab" / "something-new").mkdir(parents=True)
+    (tmp_path / "kubelab").chmod(0o755)
+    assert paths.state_dir() == tmp_path / "kubelab"
+    assert mode(tmp_path / "kubelab") == 0o700
+
+
 @pytest.mark.parametrize("shared", ["sticky", "other things"])
 def test_a_folder_shared_on_purpose_is_left_as_it_is(tmp_path, monkeypatch, shared):
     home = tmp_path / "shared"
