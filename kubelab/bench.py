@@ -1,4 +1,5 @@
-"""`kubelab bench`: figures, not pass/fail. Runs its own sandbox in a private state dir.
+"""`kubelab bench sandbox|node|workshop`: figures, not pass/fail. Runs its own sandbox (or
+local node) in a private state dir.
 
 Prints: cold start (with --cold: build every binary in an empty cache, then start), warm
 start to a Ready apiserver, total RSS of the control plane, apply-to-Ready time of a
@@ -137,8 +138,7 @@ def workshop_load(args: argparse.Namespace) -> int:
     import papermill
 
     from . import workshop
-    root = Path(__file__).resolve().parent.parent
-    notebook = root / "notebooks" / f"{args.chapter}.ipynb"
+    notebook = Path(args.notebook)          # found by the CLI (kubelab/workbook.py)
     with tempfile.TemporaryDirectory(prefix="kubelab-load-") as tmp:
         os.environ["KUBELAB_HOME"] = str(Path(tmp) / "home")
         os.environ["KUBELAB_SOLVE"] = "1"
@@ -251,7 +251,7 @@ def node(args: argparse.Namespace) -> int:
                                 f"{tally.served} served, {tally.failed} failed"))
         finally:
             backends.down(log=lambda m: None)
-    _print_figures(f"kubelab bench --node — Kubernetes {versions.KUBERNETES}, containerd "
+    _print_figures(f"kubelab bench node — Kubernetes {versions.KUBERNETES}, containerd "
                    f"{versions.CONTAINERD}, {os.cpu_count()} cores", figures)
     return 0
 

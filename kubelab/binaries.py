@@ -1,9 +1,11 @@
 """Find the control-plane binaries the sandbox runs, at the pinned versions.
 
 Order: an explicit path (environment variable), the version-keyed cache, an official
-release download verified against its published checksum, and last a build from source
-through the Go module proxy (what offline CI uses). Each step either returns a binary of
-the pinned version or says why it could not.
+release download verified against the sha256 pinned in versions.py (refused when none is
+pinned for this platform, unless KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1 accepts the checksum
+the release site publishes), and last a build from source through the Go module proxy
+(what offline CI uses). Each step either returns a binary of the pinned version or says
+why it could not.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import gobuild, versions
-from .errors import KubelabError
+from .errors import BinaryError, KubelabError
 from .paths import cache_dir, publish_dir
 
 
@@ -192,25 +194,44 @@ def _arch() -> str:
         machine, machine)
 
 
-def release_urls(group: str) -> dict[str, tuple[str, str]]:
-    """name -> (binary or archive URL, checksum URL) for the pinned release of a group.
+def platform_key() -> str:
+    """This machine as the release sites name it: 'linux/amd64', 'darwin/arm64', ..."""
+    return f"{platform.system().lower()}/{_arch()}"
+
+
+def release_urls(group: str, plat: str | None = None) -> dict[str, tuple[str, str, str]]:
+    """name -> (binary or archive URL, checksum URL, key in versions.RELEASE_SHA256) for
+    the pinned release of a group on `plat` (default: this machine).
 
     kwok publishes no checksums, so it is never downloaded: it is built with Go (a minute).
+    Nothing is downloaded for a platform outside versions.DOWNLOAD_PLATFORMS.
     """
-    arch = _arch()
+    plat = plat or platform_key()
+    if plat not in versions.DOWNLOAD_PLATFORMS:
+        return {}
+    system, arch = plat.split("/")
     if group == "kubernetes":
         base = os.environ.get("KUBELAB_K8S_RELEASE_URL", "https://dl.k8s.io/release")
         out = {}
         for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-            url = f"{base}/{versions.KUBERNETES}/bin/linux/{arch}/{name}"
-            out[name] = (url, url + ".sha256")
+            key = f"{versions.KUBERNETES}/bin/{system}/{arch}/{name}"
+            out[name] = (f"{base}/{key}", f"{base}/{key}.sha256", key)
         return out
     if group == "etcd":
         base = os.environ.get("KUBELAB_ETCD_RELEASE_URL",
                               "https://github.com/etcd-io/etcd/releases/download")
         v = versions.ETCD
-        return {"etcd": (f"{base}/{v}/etcd-{v}-linux-{arch}.tar.gz", f"{base}/{v}/SHA256SUMS")}
+        key = f"{v}/etcd-{v}-{system}-{arch}.tar.gz"
+        return {"etcd": (f"{base}/{key}", f"{base}/{v}/SHA256SUMS", key)}
     return {}
+
+
+def trusts_published_checksums() -> bool:
+    return os.environ.get("KUBELAB_TRUST_PUBLISHED_CHECKSUMS") == "1"
+
+
+def pinned_sha256(key: str) -> str | None:
+    return versions.RELEASE_SHA256.get(key)
 
 
 def _get(url: str) -> bytes:
@@ -237,23 +258,32 @@ def _expected_sha256(checksums: bytes, filename: str) -> str:
 
 
 def fetch_release(group: str) -> Path:
-    """Download a group's binaries into the cache, refusing any that fail their checksum."""
+    """Download a group's binaries into the cache, refusing any whose sha256 is not the
+    one pinned in versions.py (or, only with KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1 and no
+    pin, the one the release site publishes)."""
     urls = release_urls(group)
     if not urls:
-        raise KubelabError(f"{group} has no verifiable release download.",
-                           "it is built from source with Go instead.")
+        raise BinaryError(f"{group} has no verifiable release download for "
+                          f"{platform_key()}.", "it is built from source with Go instead.")
+    unpinned = [key for _, _, key in urls.values() if not pinned_sha256(key)]
+    if unpinned and not trusts_published_checksums():
+        raise BinaryError(
+            f"no sha256 is pinned in kubelab/versions.py for {', '.join(unpinned)}, so "
+            "the download is refused.",
+            "kubelab builds it from source with Go instead; to accept the checksums the "
+            "release site publishes, set KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1.")
     version = {"kubernetes": versions.KUBERNETES, "etcd": versions.ETCD}[group]
     final = group_dir(group, version)
     tmp = Path(tempfile.mkdtemp(prefix=f".{group}-", dir=_ensure(final.parent)))
     try:
-        for name, (url, sum_url) in urls.items():
+        for name, (url, sum_url, key) in urls.items():
             data = _get(url)
             filename = url.rsplit("/", 1)[1]
-            want = _expected_sha256(_get(sum_url), filename)
+            want = pinned_sha256(key) or _expected_sha256(_get(sum_url), filename)
             got = hashlib.sha256(data).hexdigest()
             if got != want:
-                raise KubelabError(f"checksum mismatch for {url}: got {got}, expected {want}.",
-                                   "nothing was installed; retry, or build from source.")
+                raise BinaryError(f"checksum mismatch for {url}: got {got}, expected {want}.",
+                                  "nothing was installed; retry, or build from source.")
             if filename.endswith(".tar.gz"):
                 _extract_member(data, name, tmp / name)
             else:

@@ -15,7 +15,7 @@ from pathlib import Path
 from . import binaries
 from .errors import KubelabError
 from .i18n import N_, tr
-from .paths import state_dir
+from .paths import state_dir, write_private
 
 STATE_FILE = "lab.json"
 
@@ -31,9 +31,7 @@ class Cluster:
 
     # ------------------------------------------------------------------ state
     def save(self) -> None:
-        path = state_dir() / STATE_FILE
-        path.write_text(json.dumps(asdict(self), indent=2))
-        path.chmod(0o600)
+        write_private(state_dir() / STATE_FILE, json.dumps(asdict(self), indent=2))
 
     @staticmethod
     def load() -> Cluster | None:
@@ -81,7 +79,8 @@ class Cluster:
         try:
             return config.new_client_from_config(config_file=self.kubeconfig,
                                                  context=self.context)
-        except Exception as e:  # the client raises ConfigException, ValueError, OSError
+        # the client raises ConfigException, ValueError, OSError and more for a bad file
+        except Exception as e:  # noqa: BLE001 - each becomes the same clear error
             raise KubelabError(tr("cannot read context {context!r} from {path}: {error}",
                                   context=self.context, path=self.kubeconfig, error=e),
                                tr("run `kubelab up` again, or `kubelab status`.")) from None

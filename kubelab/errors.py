@@ -1,4 +1,17 @@
-"""One error type that carries the fix, so users see a sentence instead of a traceback."""
+"""kubelab's errors: each carries the fix, so users see a sentence instead of a traceback.
+
+Every error is a `KubelabError(problem, fix)`. Callers that need to tell one failure from
+another catch a subclass:
+
+- `UsageError`: the command line or a call's arguments are wrong (`kubelab` exits 2);
+- `BackendUnavailable`: a backend cannot run on this machine (Docker missing, not root);
+- `BinaryError`: a pinned binary is missing, of the wrong version, or failed its digest;
+- `ApiError`: the apiserver refused or failed a request (`status` holds the HTTP code);
+- `ClusterUnreachable`: the apiserver does not answer at all;
+- `WaitTimeout`: a wait ran out of time before its condition held;
+- `PredicateError`: a condition handed to a wait or a check raised instead of answering;
+- `CheckFailed`: a check about the cluster did not hold.
+"""
 from __future__ import annotations
 
 
@@ -13,6 +26,39 @@ class KubelabError(Exception):
     def __str__(self) -> str:
         from .i18n import tr
         return self.problem + (tr("\n  fix: {fix}", fix=self.fix) if self.fix else "")
+
+
+class UsageError(KubelabError):
+    """The command line (or a call's arguments) asks for something that cannot be meant."""
+
+
+class BackendUnavailable(KubelabError):
+    """A backend cannot run here (its program or Docker is missing, it needs root, ...)."""
+
+
+class BinaryError(KubelabError):
+    """A pinned binary is missing, reports the wrong version, or failed its digest."""
+
+
+class ApiError(KubelabError):
+    """The apiserver answered a request with an error; `status` is its HTTP code."""
+
+    def __init__(self, problem: str, fix: str = "", status: int | None = None) -> None:
+        super().__init__(problem, fix)
+        self.status = status
+
+
+class ClusterUnreachable(KubelabError):
+    """The apiserver did not answer (connection refused, reset, timed out)."""
+
+
+class WaitTimeout(KubelabError):
+    """A wait's condition did not hold before its time was up."""
+
+
+class PredicateError(KubelabError):
+    """A condition (a wait's `until`, a check's lambda) raised instead of answering: a bug
+    in that function, reported at once rather than waited out."""
 
 
 class CheckFailed(KubelabError):

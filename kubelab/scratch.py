@@ -11,6 +11,7 @@ import yaml
 
 from . import binaries
 from .cluster import Cluster, kubectl_words
+from .paths import write_private
 
 
 class ScratchKubeconfigs:
@@ -38,8 +39,7 @@ class ScratchKubeconfigs:
                             for n, ns in contexts.items()],
                "current-context": current}
         path = self.dir / filename
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
-        path.chmod(0o600)
+        write_private(path, yaml.safe_dump(doc, sort_keys=False))   # it holds credentials
         return path
 
     def kubectl(self, command: str, *files: Path, show: bool = True) -> str:

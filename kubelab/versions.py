@@ -1,7 +1,8 @@
 """Every pinned version kubelab depends on, in one place.
 
-Python packages are pinned in pyproject.toml (and mirrored in environment.yml, checked by
-tests/test_packaging.py). Everything that is not a Python package is pinned here.
+Python packages are pinned in constraints.txt (pyproject.toml holds their ranges, and
+environment.yml the same pins; tests/test_packaging.py checks). Everything that is not a
+Python package is pinned here, with the sha256 of every release file kubelab downloads.
 """
 from __future__ import annotations
 
@@ -24,6 +25,20 @@ KIND_NODE_IMAGE = ("kindest/node:v1.36.1@sha256:"
 # The Debian release the Docker engine (docker.io 20.10) and the built node image's base
 # come from; Debian packages are not pinned beyond the release (see the README).
 DEBIAN_SUITE = "bookworm"
+
+# Release downloads (kubelab/binaries.py) and their sha256 digests. Kubernetes publishes
+# server binaries for Linux only, so other systems build from source.
+DOWNLOAD_PLATFORMS = ("linux/amd64", "linux/arm64")
+# Keyed by the file's path under its release site, which names version and platform:
+# "v1.36.3/bin/linux/amd64/kube-apiserver", "v3.6.16/etcd-v3.6.16-linux-arm64.tar.gz".
+# `kubelab build` installs a download only if its digest is pinned here: a checksum
+# fetched from the same host as the file proves the file arrived whole, not that it is the
+# real release. None is pinned yet: they must be recorded from the real release files on
+# a trusted machine (and checked against the published .sha256 and SHA256SUMS) and
+# reviewed like code, never typed from memory. Until then kubelab builds from source
+# (Go), unless KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1 accepts the published checksums.
+# tests/test_binaries.py lists the keys that belong here for the pinned versions.
+RELEASE_SHA256: dict[str, str] = {}
 
 # Go module paths built when no release binary can be fetched (offline CI).
 GO_MODULES = {

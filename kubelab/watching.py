@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from .errors import KubelabError
+from .errors import (ApiError, ClusterUnreachable, KubelabError, PredicateError,
+                     WaitTimeout)
 from .i18n import tr
 
 Objects = list[dict]
@@ -25,7 +26,7 @@ def resource_for(dynamic, kind: str):  # noqa: ANN001, ANN201
                        tr("check the spelling; `kubectl api-resources` lists them all."))
 
 
-def api_error(e: Exception, what: str) -> KubelabError:
+def api_error(e: Exception, what: str) -> ApiError:
     """An API refusal as one sentence: Forbidden says which right is missing."""
     status = getattr(e, "status", None)
     body = getattr(e, "body", "") or ""
@@ -35,11 +36,44 @@ def api_error(e: Exception, what: str) -> KubelabError:
     except (ValueError, TypeError):
         message = str(e).splitlines()[0]
     if status == 403:
-        return KubelabError(tr("{what}: forbidden: {message}", what=what, message=message),
-                            tr("your account lacks this right on this cluster (in a "
-                               "workshop, your rights end at your own namespaces)."))
-    return KubelabError(f"{what}: {status or ''} {message}".strip(),
-                        tr("run `kubelab status` to see whether the cluster answers."))
+        return ApiError(tr("{what}: forbidden: {message}", what=what, message=message),
+                        tr("your account lacks this right on this cluster (in a "
+                           "workshop, your rights end at your own namespaces)."), status)
+    return ApiError(f"{what}: {status or ''} {message}".strip(),
+                    tr("run `kubelab status` to see whether the cluster answers."), status)
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    """What a dropped, refused or timed-out connection to the apiserver raises."""
+    import http.client
+
+    import urllib3
+    return (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+
+
+def unreachable(e: BaseException, what: str) -> ClusterUnreachable:
+    return ClusterUnreachable(tr("{what}: the cluster did not answer: {error}", what=what,
+                                 error=str(e).splitlines()[0] if str(e) else type(e).__name__),
+                              tr("run `kubelab status` to see whether the cluster answers."))
+
+
+def holds(until: Callable[[Objects], object], objects: Objects, what: str) -> bool:
+    """Ask a wait's condition. A condition that raises is a bug in it: say so now, with
+    its error and line, instead of waiting out the time as if it were only False."""
+    try:
+        return bool(until(objects))
+    except KubelabError:
+        raise
+    except Exception as e:          # any error in the caller's function is reported
+        import traceback
+        frames = traceback.extract_tb(e.__traceback__)
+        line = (frames[-1].line or "").strip() if frames else ""
+        raise PredicateError(
+            tr("the condition for {what} raised {error}", what=what,
+               error=f"{type(e).__name__}: {e}") + (f"\n  at: {line}" if line else ""),
+            tr("fix that function: it must return True or False for the objects it is "
+               "given (a list of dicts, possibly empty), e.g. use .get() for fields that "
+               "may be missing.")) from e
 
 
 def get_one(resource, name: str, namespace: str | None) -> dict | None:  # noqa: ANN001
@@ -77,6 +111,8 @@ def snapshot(resource, namespace: str | None, name: str | None = None,  # noqa: 
         listed = resource.get(**kwargs).to_dict()
     except ApiException as e:
         raise api_error(e, tr("listing {kind}", kind=resource.kind)) from None
+    except _connection_errors() as e:
+        raise unreachable(e, tr("listing {kind}", kind=resource.kind)) from None
     objs = {_key(o): o for o in listed.get("items") or []}
     return objs, listed["metadata"].get("resourceVersion", "")
 
@@ -92,11 +128,13 @@ def wait_for(dynamic, kind: str, until: Callable[[Objects], bool], *,  # noqa: A
              describe: str = "") -> Objects:
     """Follow the objects of `kind` (one by name, or all matching `selector`) until
     `until(objects)` is true. Returns those objects; raises after `timeout` seconds."""
+    from kubernetes.client.exceptions import ApiException
     resource = resource_for(dynamic, kind)
+    what = describe or f"{kind} {name or selector or ''}".strip()
     deadline = time.monotonic() + timeout
     objs, version = snapshot(resource, namespace, name, selector)
     while True:
-        if until(list(objs.values())):
+        if holds(until, list(objs.values()), what):
             return list(objs.values())
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -113,12 +151,12 @@ def wait_for(dynamic, kind: str, until: Callable[[Objects], bool], *,  # noqa: A
                     objs[_key(obj)] = obj
                 elif event["type"] == "ERROR":   # e.g. 410 Gone: start again from a list
                     objs, version = snapshot(resource, namespace, name, selector)
-                if until(list(objs.values())) or time.monotonic() >= deadline:
+                if holds(until, list(objs.values()), what) or time.monotonic() >= deadline:
                     break
-        except Exception:  # noqa: BLE001 - a dropped or expired watch resumes from a list
+        except (ApiException, *_connection_errors()):
+            # a dropped or expired watch (410 Gone) resumes from a fresh list
             objs, version = snapshot(resource, namespace, name, selector)
-    what = describe or f"{kind} {name or selector or ''}".strip()
-    raise KubelabError(tr("timed out after {seconds:.0f} s waiting for {what}.",
-                          seconds=timeout, what=what),
-                       tr("look at `kubectl get events` and `kubectl describe` for the "
-                          "reason; then run the cell again."))
+    raise WaitTimeout(tr("timed out after {seconds:.0f} s waiting for {what}.",
+                         seconds=timeout, what=what),
+                      tr("look at `kubectl get events` and `kubectl describe` for the "
+                         "reason; then run the cell again."))

@@ -1,25 +1,32 @@
 """Workshops: one shared cluster, a namespace pair per learner, a scoped and expiring login.
 
-`create` makes, per learner: namespaces NAME and NAME-b, a ServiceAccount, a Role and
-RoleBinding in each namespace (what the chapters need, nothing cluster-wide), a
-ResourceQuota and LimitRange in each (nobody starves the cluster), a small ClusterRole
-for the read-only cluster-wide facts the chapters show (nodes, IngressClasses, and its own
-two namespaces by name), and a kubeconfig holding a TokenRequest token that expires.
-Every object carries the workshop's label, and `delete` removes exactly those.
+`create` makes, per learner: namespaces NAME and NAME-b (Pod Security Admission enforces
+`baseline` there and warns about `restricted`), a ServiceAccount, a Role and RoleBinding
+in each namespace (what the chapters need, nothing cluster-wide), a ResourceQuota and
+LimitRange in each (nobody starves the cluster), a small ClusterRole for the read-only
+cluster-wide facts the chapters show (nodes, IngressClasses, and its own two namespaces
+by name), and a kubeconfig holding a TokenRequest token that expires. Once per workshop,
+a ValidatingAdmissionPolicy and its binding refuse Secrets of type
+kubernetes.io/service-account-token in the workshop's namespaces, so no learner can mint
+a token that outlives their login. Every object carries the workshop's label, and
+`delete` removes exactly those.
 """
 from __future__ import annotations
 
 import base64
 import json
-import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from . import versions
 from .cluster import Cluster, require_context, user_kubeconfig
-from .errors import KubelabError
+from .errors import KubelabError, UsageError
+from .i18n import tr
+from .paths import write_private
 
 WORKSHOP_LABEL = "kubelab.dev/workshop"
 LEARNER_LABEL = "kubelab.dev/learner"
@@ -50,6 +57,14 @@ LEARNER_RULES = [
     {"apiGroups": ["autoscaling"], "verbs": ALL, "resources": ["horizontalpodautoscalers"]},
     {"apiGroups": ["policy"], "verbs": ALL, "resources": ["poddisruptionbudgets"]},
 ]
+
+# Pod Security Admission on every learner namespace. `baseline` refuses what would let a
+# learner's pod take over a node (privileged containers, hostPath volumes, the host's
+# network, PID or IPC namespaces, host ports, added capabilities); no chapter needs any of
+# them. What the stricter `restricted` profile would refuse is shown as a warning.
+POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline",
+                "pod-security.kubernetes.io/warn": "restricted"}
+TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
 
 # Budget per namespace. 20 learners x 2 namespaces x 20 pods stays far below a small
 # cluster's 110 pods per node only because most chapters run 2-6 pods at a time.
@@ -86,20 +101,20 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 def learners_from(names: list[str] | None, count: int | None, workshop: str) -> list[Learner]:
     if not DNS_LABEL.match(workshop) or len(workshop) > 20:
-        raise KubelabError(f"workshop name {workshop!r} is not a short DNS label.",
-                           "use lowercase letters, digits and '-', at most 20 characters.")
+        raise UsageError(f"workshop name {workshop!r} is not a short DNS label.",
+                         "use lowercase letters, digits and '-', at most 20 characters.")
     if names:
         chosen = [n.strip().lower() for n in names if n.strip()]
     elif count:
         chosen = [f"learner{i:02d}" for i in range(1, count + 1)]
     else:
-        raise KubelabError("no learners given.", "pass --learners a,b,c or --count N.")
+        raise UsageError("no learners given.", "pass --learners a,b,c or --count N.")
     bad = [n for n in chosen if not DNS_LABEL.match(n) or len(n) > 30]
     if bad:
-        raise KubelabError(f"learner names must be DNS labels: {', '.join(bad)}.",
-                           "use lowercase letters, digits and '-' (e.g. 'kim-minji').")
+        raise UsageError(f"learner names must be DNS labels: {', '.join(bad)}.",
+                         "use lowercase letters, digits and '-' (e.g. 'kim-minji').")
     if len(set(chosen)) != len(chosen):
-        raise KubelabError("learner names repeat.", "give each learner a distinct name.")
+        raise UsageError("learner names repeat.", "give each learner a distinct name.")
     return [Learner(workshop, n) for n in chosen]
 
 
@@ -114,9 +129,9 @@ MAX_LEARNERS = 43
 
 def node_port_base(index: int) -> int:
     if index >= MAX_LEARNERS:
-        raise KubelabError(f"too many learners: at most {MAX_LEARNERS} fit in the fixed "
-                           "NodePort band of one cluster.",
-                           "split the group into two workshops on two clusters.")
+        raise UsageError(f"too many learners: at most {MAX_LEARNERS} fit in the fixed "
+                         "NodePort band of one cluster.",
+                         "split the group into two workshops on two clusters.")
     return NODE_PORT_BASE + NODE_PORT_BLOCK * index
 
 
@@ -129,7 +144,7 @@ def objects_for(learner: Learner, index: int = 0) -> list[dict]:
         meta = {"namespace": ns, "labels": labels}
         objs += [
             {"apiVersion": "v1", "kind": "Namespace",
-             "metadata": {"name": ns, "labels": labels, "annotations": {
+             "metadata": {"name": ns, "labels": {**labels, **POD_SECURITY}, "annotations": {
                  "kubelab.dev/node-port-base": str(node_port_base(index))}}},
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
              "metadata": {"name": "kubelab-learner", **meta}, "rules": LEARNER_RULES},
@@ -167,6 +182,78 @@ def objects_for(learner: Learner, index: int = 0) -> list[dict]:
          "subjects": [sa]},
     ]
     return objs
+
+
+def policy_name(workshop: str) -> str:
+    return f"kubelab-{workshop}-no-token-secrets"
+
+
+def workshop_objects(workshop: str) -> list[dict]:
+    """What `create` makes once per workshop: a ValidatingAdmissionPolicy (GA since
+    Kubernetes 1.30) that refuses Secrets of type kubernetes.io/service-account-token,
+    bound to the namespaces that carry this workshop's label. The token controller fills
+    such a Secret with a token that never expires, which would outlive the learner's
+    login; TokenRequest tokens (what `create` hands out) need no Secret."""
+    labels = {WORKSHOP_LABEL: workshop}
+    name = policy_name(workshop)
+    return [
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+         "metadata": {"name": name, "labels": labels},
+         "spec": {
+             "failurePolicy": "Fail",
+             "matchConstraints": {"resourceRules": [{
+                 "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                 "resources": ["secrets"]}]},
+             "validations": [{
+                 "expression": f"!has(object.type) || object.type != '{TOKEN_SECRET_TYPE}'",
+                 "reason": "Forbidden",
+                 "message": "workshop learners cannot create service-account-token Secrets: "
+                            "such a token never expires and would outlive your login"}]}},
+        {"apiVersion": "admissionregistration.k8s.io/v1",
+         "kind": "ValidatingAdmissionPolicyBinding",
+         "metadata": {"name": name, "labels": labels},
+         "spec": {"policyName": name, "validationActions": ["Deny"],
+                  "matchResources": {"namespaceSelector": {"matchLabels": labels}}}},
+    ]
+
+
+def probe_objects(learner: Learner) -> dict[str, dict]:
+    """What the cluster must refuse in a learner's namespace, tried as a server-side dry
+    run (admission runs, nothing is stored): refusal reason -> manifest."""
+    return {
+        "ValidatingAdmissionPolicy": {
+            "apiVersion": "v1", "kind": "Secret", "type": TOKEN_SECRET_TYPE,
+            "metadata": {"name": "kubelab-probe-token", "annotations": {
+                "kubernetes.io/service-account.name": SERVICE_ACCOUNT}}},
+        "PodSecurity": {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kubelab-probe-privileged"},
+            "spec": {"containers": [{"name": "c", "image": versions.IMAGES["busybox"],
+                                     "securityContext": {"privileged": True}}]}},
+    }
+
+
+def wait_until_enforced(cluster: Cluster, learner: Learner, seconds: float = 30) -> None:
+    """Return once the cluster refuses a token Secret and a privileged pod in the learner's
+    namespace (a new policy takes a moment to be loaded); say why if it never does."""
+    deadline = time.monotonic() + seconds
+    while True:
+        allowed = {}
+        for reason, manifest in probe_objects(learner).items():
+            proc = cluster.kubectl(["create", "--dry-run=server", "-n", learner.namespace,
+                                    "-f", "-"], input=json.dumps(manifest), check=False)
+            if proc.returncode == 0 or reason not in proc.stderr:
+                allowed[reason] = (proc.stdout + proc.stderr).strip()
+        if not allowed:
+            return
+        if time.monotonic() >= deadline:
+            raise KubelabError(
+                tr("the cluster does not enforce {what} in {namespace}: {answer}",
+                   what=", ".join(allowed), namespace=learner.namespace,
+                   answer="; ".join(allowed.values())),
+                tr("the workshop needs Kubernetes 1.30 or newer with the PodSecurity and "
+                   "ValidatingAdmissionPolicy admission plugins (both on by default); run "
+                   "`kubelab workshop delete` and check the apiserver's admission flags."))
+        time.sleep(0.5)
 
 
 def instructor_cluster(context: str | None, kubeconfig: str | None) -> Cluster:
@@ -220,29 +307,37 @@ def create(cluster: Cluster, learners: list[Learner], out_dir: Path, hours: floa
     out_dir.chmod(0o700)
     server, ca = _server_and_ca(cluster)
     seconds = max(600, int(hours * 3600))       # TokenRequest's minimum is 10 minutes
+    if learners:
+        cluster.kubectl(["apply", "-f", "-"], timeout=120, input=json.dumps(
+            {"apiVersion": "v1", "kind": "List",
+             "items": workshop_objects(learners[0].workshop)}))
     made = []
     for index, learner in enumerate(learners):
         doc = json.dumps({"apiVersion": "v1", "kind": "List",
                           "items": objects_for(learner, index)})
         cluster.kubectl(["apply", "-f", "-"], input=doc, timeout=120)
+        if index == 0:      # before any login exists: the rules hold, or nothing is handed out
+            wait_until_enforced(cluster, learner)
         token, expires = _token(cluster, learner, seconds)
         path = out_dir / f"{learner.name}.kubeconfig"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(learner_kubeconfig(learner, server, ca, token), f, sort_keys=False)
-        path.chmod(0o600)
+        write_private(path, yaml.safe_dump(learner_kubeconfig(learner, server, ca, token),
+                                           sort_keys=False))
         made.append({"learner": learner.name, "namespaces": learner.namespaces,
                       "kubeconfig": str(path), "expires": expires})
         log(f"{learner.name:<20} {learner.namespace:<32} token until {expires}  {path}")
-    (out_dir / "workshop.json").write_text(json.dumps(made, indent=2))
+    write_private(out_dir / "workshop.json", json.dumps(made, indent=2))
     return made
+
+
+# Every kind `create` makes that outlives a namespace (the rest goes with the namespaces).
+DELETED_KINDS = ("namespaces,clusterroles,clusterrolebindings,"
+                 "validatingadmissionpolicybindings,validatingadmissionpolicies")
 
 
 def delete(cluster: Cluster, workshop: str, log=print) -> None:  # noqa: ANN001
     selector = f"{WORKSHOP_LABEL}={workshop}"
-    out = cluster.kubectl(["delete", "namespaces,clusterroles,clusterrolebindings", "-l",
-                           selector, "--ignore-not-found", "--wait=true", "--timeout=300s"],
-                          timeout=330).stdout
+    out = cluster.kubectl(["delete", DELETED_KINDS, "-l", selector, "--ignore-not-found",
+                           "--wait=true", "--timeout=300s"], timeout=330).stdout
     log(out.strip() or f"nothing labelled {selector}")
 
 

@@ -1,10 +1,12 @@
-"""Finding binaries: explicit paths, the cache, checksum-verified downloads (served from a
-loopback HTTP server), and the wrapper module that builds Kubernetes from the Go proxy."""
+"""Finding binaries: explicit paths, the cache, downloads checked against digests pinned in
+versions.py (served from a loopback HTTP server), and the wrapper module that builds
+Kubernetes from the Go proxy."""
 from __future__ import annotations
 
 import hashlib
 import http.server
 import io
+import re
 import tarfile
 import threading
 from pathlib import Path
@@ -39,24 +41,39 @@ def _fake_binary(version_line: str) -> bytes:
     return f"#!/bin/sh\necho '{version_line}'\n".encode()
 
 
-def _publish_k8s(www: Path, corrupt: str | None = None) -> None:
+K8S_NAMES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+@pytest.fixture(autouse=True)
+def no_published_trust_unless_asked(monkeypatch):
+    monkeypatch.delenv("KUBELAB_TRUST_PUBLISHED_CHECKSUMS", raising=False)
+    monkeypatch.setattr(binaries, "platform_key", lambda: f"linux/{binaries._arch()}")
+
+
+def _publish_k8s(www: Path, corrupt: str | None = None, sums: bool = True) -> dict[str, str]:
+    """Release-shaped files; returns their digests by RELEASE_SHA256 key."""
     d = www / versions.KUBERNETES / "bin" / "linux" / binaries._arch()
     d.mkdir(parents=True)
-    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+    digests = {}
+    for name in K8S_NAMES:
         data = _fake_binary(f"Kubernetes {versions.KUBERNETES}")
         (d / name).write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
+        digests[f"{versions.KUBERNETES}/bin/linux/{binaries._arch()}/{name}"] = digest
         if name == corrupt:
             digest = "0" * 64
-        (d / f"{name}.sha256").write_text(digest)
+        if sums:
+            (d / f"{name}.sha256").write_text(digest)
+    return digests
 
 
-def test_download_verifies_checksums_and_fills_the_cache(release_server, tmp_path,
-                                                         monkeypatch):
+def test_download_checks_the_pinned_digest_and_fills_the_cache(release_server, tmp_path,
+                                                               monkeypatch):
     www, url = release_server
     monkeypatch.setenv("KUBELAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KUBELAB_K8S_RELEASE_URL", url)
-    _publish_k8s(www)
+    # no published checksums at all: the pins are what the files are checked against
+    monkeypatch.setattr(versions, "RELEASE_SHA256", _publish_k8s(www, sums=False))
     path = binaries.find("kube-apiserver", build=False, download=True)
     assert path == tmp_path / "cache" / "bin" / f"kubernetes-{versions.KUBERNETES}" / \
         "kube-apiserver"
@@ -64,20 +81,70 @@ def test_download_verifies_checksums_and_fills_the_cache(release_server, tmp_pat
         versions.KUBERNETES
 
 
-def test_a_bad_checksum_installs_nothing(release_server, tmp_path, monkeypatch):
+def test_a_file_that_differs_from_its_pin_installs_nothing(release_server, tmp_path,
+                                                            monkeypatch):
+    """The site's own checksum agrees with its (tampered) file; the pin does not."""
     www, url = release_server
     monkeypatch.setenv("KUBELAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KUBELAB_K8S_RELEASE_URL", url)
-    _publish_k8s(www, corrupt="kube-scheduler")
+    pins = _publish_k8s(www)
+    pins[f"{versions.KUBERNETES}/bin/linux/{binaries._arch()}/kube-scheduler"] = "1" * 64
+    monkeypatch.setattr(versions, "RELEASE_SHA256", pins)
     with pytest.raises(KubelabError, match="checksum mismatch"):
         binaries.fetch_release("kubernetes")
     assert not (tmp_path / "cache" / "bin" / f"kubernetes-{versions.KUBERNETES}").exists()
+
+
+def test_without_a_pinned_digest_the_download_is_refused(release_server, tmp_path,
+                                                         monkeypatch):
+    www, url = release_server
+    monkeypatch.setenv("KUBELAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KUBELAB_K8S_RELEASE_URL", url)
+    monkeypatch.setattr(versions, "RELEASE_SHA256", {})
+    _publish_k8s(www)
+    with pytest.raises(KubelabError) as e:
+        binaries.fetch_release("kubernetes")
+    assert "no sha256 is pinned" in e.value.problem and "refused" in e.value.problem
+    assert "KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1" in e.value.fix
+    assert not (tmp_path / "cache" / "bin" / f"kubernetes-{versions.KUBERNETES}").exists()
+
+
+def test_published_checksums_only_when_asked(release_server, tmp_path, monkeypatch):
+    www, url = release_server
+    monkeypatch.setenv("KUBELAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KUBELAB_K8S_RELEASE_URL", url)
+    monkeypatch.setenv("KUBELAB_TRUST_PUBLISHED_CHECKSUMS", "1")
+    monkeypatch.setattr(versions, "RELEASE_SHA256", {})
+    _publish_k8s(www, corrupt="kube-scheduler")
+    with pytest.raises(KubelabError, match="checksum mismatch"):
+        binaries.fetch_release("kubernetes")
+    (www / versions.KUBERNETES).rename(tmp_path / "old")
+    _publish_k8s(www)
+    assert (binaries.fetch_release("kubernetes") / "kube-scheduler").is_file()
+
+
+def test_no_download_for_a_platform_without_release_binaries(monkeypatch):
+    monkeypatch.setattr(binaries, "platform_key", lambda: "darwin/arm64")
+    assert binaries.release_urls("kubernetes") == {} and binaries.release_urls("etcd") == {}
+    with pytest.raises(KubelabError, match="no verifiable release download for darwin"):
+        binaries.fetch_release("etcd")
+
+
+def test_pinned_digests_are_well_formed_and_current():
+    """Every pin is a sha256 of a file kubelab downloads at today's versions (a version bump
+    leaves old pins behind: they must go, and the new files be pinned)."""
+    wanted = {key for plat in versions.DOWNLOAD_PLATFORMS for group in ("kubernetes", "etcd")
+              for _, _, key in binaries.release_urls(group, plat).values()}
+    assert len(wanted) == 4 * len(versions.DOWNLOAD_PLATFORMS)
+    assert set(versions.RELEASE_SHA256) <= wanted, set(versions.RELEASE_SHA256) - wanted
+    assert all(re.fullmatch(r"[0-9a-f]{64}", d) for d in versions.RELEASE_SHA256.values())
 
 
 def test_etcd_comes_out_of_its_release_archive(release_server, tmp_path, monkeypatch):
     www, url = release_server
     monkeypatch.setenv("KUBELAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KUBELAB_ETCD_RELEASE_URL", url)
+    monkeypatch.setenv("KUBELAB_TRUST_PUBLISHED_CHECKSUMS", "1")
     v, arch = versions.ETCD, binaries._arch()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -97,6 +164,7 @@ def test_etcd_comes_out_of_its_release_archive(release_server, tmp_path, monkeyp
 def test_unreachable_download_says_so_and_how_to_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBELAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KUBELAB_K8S_RELEASE_URL", "http://127.0.0.1:9")   # discard port
+    monkeypatch.setenv("KUBELAB_TRUST_PUBLISHED_CHECKSUMS", "1")
     with pytest.raises(KubelabError) as e:
         binaries.find("kube-apiserver", build=False, download=True)
     assert "could not download" in e.value.problem and "kubelab" in e.value.fix

@@ -239,10 +239,12 @@ def test_open_in_english_is_as_before():
         ["jupyter", "lab", str(ROOT / "notebooks" / "00-start-here.ipynb")]
 
 
-def test_the_korean_language_pack_is_pinned_in_the_ko_extra():
+def test_the_korean_language_pack_is_in_the_ko_extra_and_pinned():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
         "optional-dependencies"]
-    assert any(p.startswith(jupyter.PACKS["ko"] + "==") for p in extras["ko"])
+    assert any(p.startswith(jupyter.PACKS["ko"] + ">=") for p in extras["ko"])
+    assert any(line.startswith(jupyter.PACKS["ko"] + "==")
+               for line in (ROOT / "constraints.txt").read_text().splitlines())
 
 
 def test_a_changed_english_cell_keeps_its_translation_as_fuzzy(tmp_path, monkeypatch):

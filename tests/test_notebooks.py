@@ -41,12 +41,12 @@ def execute(notebook: Path, out: Path, parameters: dict) -> tuple[object, str]:
                 f"{checks_passed(nb)} checks passed, {time.monotonic() - start:.1f} s")
 
 
-def skipped_cells(nb) -> int:  # noqa: ANN001
+def skipped_cells(nb) -> int:
     return sum(1 for c in nb.cells if c.cell_type == "code"
                for o in c.get("outputs", []) if "⏭ skipped" in o.get("text", ""))
 
 
-def checks_passed(nb) -> int:  # noqa: ANN001
+def checks_passed(nb) -> int:
     return sum(o.get("text", "").count("✓ ") for c in nb.cells if c.cell_type == "code"
                for o in c.get("outputs", []))
 
@@ -66,7 +66,7 @@ def test_notebook_runs_twice_in_a_row(notebook, tmp_path, cluster):
             assert skipped * 3 <= len(code), line
 
 
-def check_lines(nb) -> list[str]:  # noqa: ANN001
+def check_lines(nb) -> list[str]:
     return [line for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
             for line in o.get("text", "").splitlines() if line.startswith("✓ ")]
 

@@ -114,6 +114,87 @@ def test_learner_cannot_exceed_its_quota(logins):
     assert proc.returncode != 0 and "exceeded quota" in proc.stderr, proc.stderr
 
 
+def _pod(name: str, **spec: object) -> str:
+    container = {"name": "main", "image": versions.IMAGES["busybox"],
+                 "command": ["sleep", "3600"]}
+    container.update(spec.pop("container", {}))
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                       "spec": {"containers": [container], **spec}})
+
+
+HOST_PODS = {
+    "privileged": _pod("root-on-the-node", container={"securityContext": {"privileged": True}}),
+    "hostPath": _pod("node-disk", volumes=[{"name": "root", "hostPath": {"path": "/"}}],
+                     container={"volumeMounts": [{"name": "root", "mountPath": "/host"}]}),
+    "hostNetwork": _pod("node-network", hostNetwork=True),
+    "hostPID": _pod("node-processes", hostPID=True),
+    "capabilities": _pod("node-admin", container={
+        "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}),
+}
+
+
+def test_learner_namespaces_enforce_pod_security_baseline(logins, cluster):
+    for ns in (f"{NAME}-ann", f"{NAME}-ann-b"):
+        labels = json.loads(cluster.kubectl(["get", "namespace", ns, "-o", "json"]).stdout)[
+            "metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+        assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+
+
+@pytest.mark.parametrize("what", sorted(HOST_PODS))
+def test_learner_cannot_run_a_pod_that_reaches_into_the_node(logins, what):
+    a = logins["ann"]
+    for ns in (f"{NAME}-ann", f"{NAME}-ann-b"):
+        proc = as_learner(a, "create", "-n", ns, "-f", "-", stdin=HOST_PODS[what])
+        ATTEMPTS["refused as expected" if proc.returncode else "WRONGLY ALLOWED"] += 1
+        assert proc.returncode != 0, f"{what} pod allowed in {ns}: {proc.stdout}"
+        assert "violates PodSecurity" in proc.stderr and "baseline" in proc.stderr, \
+            proc.stderr
+
+
+def test_a_plain_pod_runs_with_a_warning_about_the_restricted_profile(logins):
+    a, ns = logins["ann"], f"{NAME}-ann"
+    proc = as_learner(a, "create", "-n", ns, "-f", "-", stdin=_pod("plain"))
+    ATTEMPTS["allowed as expected" if proc.returncode == 0 else "WRONGLY REFUSED"] += 1
+    try:
+        assert proc.returncode == 0, proc.stderr
+        assert 'would violate PodSecurity "restricted' in proc.stderr, proc.stderr
+    finally:
+        as_learner(a, "delete", "pod", "plain", "-n", ns, "--wait=false",
+                   "--ignore-not-found")
+
+
+def test_learner_cannot_mint_a_service_account_token_secret(logins, cluster):
+    a = logins["ann"]
+    token_secret = json.dumps({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+        "metadata": {"name": "forever", "annotations": {
+            "kubernetes.io/service-account.name": workshop.SERVICE_ACCOUNT}}})
+    for ns in (f"{NAME}-ann", f"{NAME}-ann-b"):
+        proc = as_learner(a, "create", "-n", ns, "-f", "-", stdin=token_secret)
+        ATTEMPTS["refused as expected" if proc.returncode else "WRONGLY ALLOWED"] += 1
+        assert proc.returncode != 0, f"token Secret allowed in {ns}: {proc.stdout}"
+        assert "denied request" in proc.stderr and "service-account-token" in proc.stderr, \
+            proc.stderr
+    # the policy is scoped to the workshop's namespaces, and other Secrets still work
+    allowed(a, "create", "secret", "generic", "still-fine", "-n", f"{NAME}-ann-b",
+            "--from-literal=k=v")
+    policy = workshop.policy_name(NAME)
+    binding = json.loads(cluster.kubectl(["get", "validatingadmissionpolicybinding", policy,
+                                          "-o", "json"]).stdout)
+    assert binding["spec"]["matchResources"]["namespaceSelector"] == {
+        "matchLabels": {workshop.WORKSHOP_LABEL: NAME}}
+
+
+def test_learner_cannot_remove_the_rules_that_bind_it(logins):
+    a, ns = logins["ann"], f"{NAME}-ann"
+    policy = workshop.policy_name(NAME)
+    refused(a, "delete", "validatingadmissionpolicybinding", policy)
+    refused(a, "delete", "validatingadmissionpolicy", policy)
+    refused(a, "label", "namespace", ns, "--overwrite",
+            "pod-security.kubernetes.io/enforce=privileged")
+
+
 def test_learner_can_do_what_the_chapters_need_at_home(logins):
     a, ns = logins["ann"], f"{NAME}-ann"
     allowed(a, "create", "deployment", "web", "--image=registry.k8s.io/e2e-test-images/"
@@ -197,9 +278,10 @@ def test_delete_removes_exactly_what_create_made(cluster, tmp_path):
         learners = workshop.learners_from(None, 2, "wsother")
         workshop.create(cluster, learners, tmp_path, hours=1, log=lambda m: None)
         labelled = f"{workshop.WORKSHOP_LABEL}=wsother"
-        kinds = "namespaces,clusterroles,clusterrolebindings"
+        kinds = workshop.DELETED_KINDS
         before = cluster.kubectl(["get", kinds, "-l", labelled, "-o", "name"]).stdout.split()
-        assert len(before) == 2 * 2 + 2 + 2       # 2 learners: 2 ns, 1 CR, 1 CRB each
+        # 2 learners: 2 ns, 1 CR, 1 CRB each; and the workshop's policy and its binding
+        assert len(before) == 2 * 2 + 2 + 2 + 2
         workshop.delete(cluster, "wsother", log=lambda m: None)
         after = cluster.kubectl(["get", kinds, "-l", labelled, "-o", "name"]).stdout.split()
         assert after == []

@@ -14,17 +14,21 @@ import os
 import shutil
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 UI_LOCALES = {"ko": "ko_KR"}
 PACKS = {"ko": "jupyterlab-language-pack-ko-kr"}
 TRANSLATION_SETTING = Path("@jupyterlab") / "translation-extension" / \
     "plugin.jupyterlab-settings"
 
 
-def start_notebook(lang: str, root: Path = ROOT) -> Path:
-    """The first chapter of the edition in `lang`."""
-    edition = root / "notebooks" / lang if lang != "en" else root / "notebooks"
-    return edition / "00-start-here.ipynb"
+def start_notebook(lang: str, root: Path | None = None) -> Path:
+    """The first chapter of the edition in `lang` (of the checkout at `root`, else
+    wherever kubelab finds the chapters: kubelab/workbook.py)."""
+    from .. import workbook
+    if root is None:
+        edition = workbook.edition(lang)
+    else:
+        edition = root / "notebooks" / lang if lang != "en" else root / "notebooks"
+    return edition / workbook.START
 
 
 def users_settings_dir() -> Path | None:
