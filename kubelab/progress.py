@@ -260,7 +260,6 @@ class EventSource:
         self.start = time.time()
         # events from just before the wait began belong to it (the apply that led here)
         self._since = self.start - recent
-        self.poll(force=True)
 
     def _list(self) -> list[dict]:
         if self._resource is None:
@@ -273,7 +272,7 @@ class EventSource:
     def poll(self, force: bool = False) -> list[ClusterEvent]:
         """Events not returned before (a repeated event counts again)."""
         now = time.monotonic()
-        if not force and now - self._last_read < EVENTS_EVERY:
+        if not force and self._last_read and now - self._last_read < EVENTS_EVERY:
             return []
         self._last_read = now
         fresh = []

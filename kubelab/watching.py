@@ -111,7 +111,7 @@ def wait_for(dynamic, kind: str, until: Callable[[Objects], bool], *,  # noqa: A
     if until(list(objs.values())):
         return list(objs.values())
     what = describe or f"{kind} {name or selector or ''}".strip()
-    events = EventSource(dynamic, namespace) if namespace and progress else None
+    events = EventSource(dynamic, namespace) if namespace else None
     waiting = Waiting(what, timeout, events=events, show=progress, stop_on=stop_on)
     is_pod = resource.kind == "Pod"
 

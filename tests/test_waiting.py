@@ -258,3 +258,92 @@ def test_progress_note_reads_go_output():
     assert gobuild.progress_note(["go: downloading k8s.io/api v0.36.3\n"], 31) == \
         "31 s so far; 1 modules downloaded, last k8s.io/api v0.36.3"
     assert "prints nothing" in gobuild.progress_note([], 60)
+
+
+# ------------------------------------------------------------------ wait_for, end to end
+class FakeList:
+    def __init__(self, items, version="7"):
+        self.items, self.version = items, version
+
+    def to_dict(self):
+        return {"items": self.items, "metadata": {"resourceVersion": self.version}}
+
+
+class FakeResource:
+    """A dynamic-client resource: a list, then a scripted watch per call."""
+
+    def __init__(self, kind, items, watches=()):
+        self.kind, self.name, self.singular_name = kind, kind.lower() + "s", kind.lower()
+        self.short_names, self.namespaced, self.preferred = [], True, True
+        self.items, self.watches = items, list(watches)
+
+    def get(self, **kwargs):
+        return FakeList(self.items)
+
+    def watch(self, **kwargs):
+        time.sleep(0.05)
+        yield from (self.watches.pop(0) if self.watches else [])
+
+
+class FakeResources:
+    def __init__(self, *resources):
+        self.all = resources
+
+    def search(self):
+        return list(self.all)
+
+    def get(self, api_version=None, kind=None):
+        return next(r for r in self.all if r.kind == kind)
+
+    def invalidate_cache(self):
+        pass
+
+
+class FakeDynamic:
+    def __init__(self, *resources):
+        self.resources = FakeResources(*resources)
+
+
+def test_wait_for_returns_when_the_watch_brings_the_state():
+    from kubelab import watching
+    ready = pod(ready=True)
+    pods = FakeResource("Pod", [pod(waiting={"reason": "ContainerCreating"})],
+                        watches=[[{"type": "MODIFIED", "raw_object": ready}]])
+    events = FakeResource("Event", [])
+    got = watching.wait_for(FakeDynamic(pods, events), "Pod",
+                            lambda ps: all(progress._ready(p) for p in ps),
+                            namespace="lab-00-start-here", selector="app=web", timeout=10)
+    assert progress._ready(got[0])
+
+
+def test_wait_for_stops_at_once_on_an_image_that_cannot_be_pulled():
+    from kubelab import watching
+    stuck = pod(waiting={"reason": "ImagePullBackOff",
+                         "message": 'Back-off pulling image "registry.k8s.io/nope:1"'})
+    pods = FakeResource("Pod", [stuck])
+    events = FakeResource("Event", [kubelet_event(
+        "BackOff", 'Back-off pulling image "registry.k8s.io/nope:1"', type_="Warning")])
+    start = time.monotonic()
+    with pytest.raises(KubelabError) as e:
+        watching.wait_for(FakeDynamic(pods, events), "Pod", lambda ps: False,
+                          namespace="lab-00-start-here", selector="app=web", timeout=60,
+                          describe="3 Ready pods with app=web")
+    assert time.monotonic() - start < 5
+    assert "ImagePullBackOff" in e.value.problem and "nope:1" in e.value.problem
+
+
+def test_a_timeout_names_the_last_warning():
+    from kubelab import watching
+    pending = pod(waiting=None)
+    pending["status"]["phase"] = "Pending"
+    pending["status"]["containerStatuses"] = []
+    events = FakeResource("Event", [kubelet_event(
+        "FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.", type_="Warning",
+        at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))])
+    with pytest.raises(KubelabError) as e:
+        watching.wait_for(FakeDynamic(FakeResource("Pod", [pending]), events), "Pod",
+                          lambda ps: False, namespace="lab-00-start-here",
+                          selector="app=web", timeout=1, progress=False)
+    assert "timed out after 1 s" in e.value.problem
+    assert ("last seen: 0/1 Ready; 1 Pending; FailedScheduling: 0/1 nodes are available: "
+            "1 Insufficient cpu.") in e.value.problem
