@@ -405,8 +405,17 @@ class Waiting:
             line = tr("⌛ {elapsed:.0f} s waiting for {what}", elapsed=self.elapsed,
                       what=self.what) + (f" ({done})" if done else "")
             self._display.show(line, force=True)
-        else:
-            self._render(final=True)
+            return
+        # what was seen, kept: the error below says why the wait ended
+        lines = [tr("⌛ {elapsed:.0f} s waiting for {what}, in vain", elapsed=self.elapsed,
+                    what=self.what) + (f" · {self.state}" if self.state else "")]
+        if self._display.notebook:       # the display is redrawn: all of it again
+            start = self.events_source.start if self.events_source else None
+            lines += ["   " + e.line(start) for e in self.events[-SHOWN_EVENTS:]]
+        else:                            # printed lines: only what is new
+            lines += ["   " + e.line()
+                      for e in self.events[self._printed_events:][-SHOWN_EVENTS:]]
+        self._display.show("\n".join(lines), force=True)
 
     def timeout_detail(self) -> str:
         """What was seen last, for the message of a timeout."""

@@ -347,3 +347,13 @@ def test_a_timeout_names_the_last_warning():
     assert "timed out after 1 s" in e.value.problem
     assert ("last seen: 0/1 Ready; 1 Pending; FailedScheduling: 0/1 nodes are available: "
             "1 Insufficient cpu.") in e.value.problem
+
+
+def test_a_wait_in_vain_ends_with_what_it_saw(monkeypatch):
+    monkeypatch.setattr(progress, "QUIET", 0.0)
+    lines: list[str] = []
+    w = progress.Waiting("4 Ready pods with app=web", 5, events=FakeEvents(),
+                         printer=lines.append)
+    w.tick(state="3/4 Ready")
+    w.finish(False)
+    assert lines[-1].startswith("⌛") and "in vain · 3/4 Ready" in lines[-1]
