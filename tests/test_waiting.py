@@ -357,3 +357,30 @@ def test_a_wait_in_vain_ends_with_what_it_saw(monkeypatch):
     w.tick(state="3/4 Ready")
     w.finish(False)
     assert lines[-1].startswith("⌛") and "in vain · 3/4 Ready" in lines[-1]
+
+
+def test_in_a_notebook_one_display_is_updated_and_ends_as_one_line(monkeypatch):
+    """JupyterLab shows the wait changing; a saved notebook keeps one line."""
+    import IPython.display
+    shown: list[tuple[str, object]] = []
+
+    class Handle:
+        def update(self, data, raw=False):
+            shown.append(("update", data["text/plain"]))
+
+    def display(data, raw=False, display_id=False):
+        assert raw and display_id is True
+        shown.append(("display", data["text/plain"]))
+        return Handle()
+    monkeypatch.setattr(IPython.display, "display", display)
+    monkeypatch.setattr(progress, "_in_notebook", lambda: True)
+    monkeypatch.setattr(progress, "QUIET", 0.0)
+    monkeypatch.setattr(progress, "REFRESH", 0.0)
+    pulled = progress.event_from(kubelet_event("Pulled", "Successfully pulled image"))
+    w = progress.Waiting("3 Ready pods with app=web", 90, events=FakeEvents([pulled]))
+    w.tick(state="2/3 Ready", roots={"web"})
+    w.tick(state="3/3 Ready", roots={"web"})
+    w.finish(True)
+    assert [kind for kind, _ in shown] == ["display", "update", "update"]
+    assert "2/3 Ready" in shown[0][1] and "Pulled: Successfully pulled image" in shown[0][1]
+    assert "\n" not in shown[-1][1] and shown[-1][1].startswith("⌛")
