@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .errors import KubelabError
