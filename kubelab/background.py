@@ -73,9 +73,10 @@ atexit.register(stop_all)
 
 
 class FileServer:
-    """Serve a directory over HTTP on 127.0.0.1 for a bounded time (apply -f URL)."""
+    """Serve a directory over HTTP on 127.0.0.1 (apply -f URL) until `.stop()` (a
+    chapter's cleanup stops it), or for `seconds` when given."""
 
-    def __init__(self, directory: str, seconds: float = 120) -> None:
+    def __init__(self, directory: str, seconds: float | None = None) -> None:
         import functools
         import http.server
 
@@ -88,14 +89,92 @@ class FileServer:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
-        self._timer = threading.Timer(seconds, self.stop)
-        self._timer.daemon = True
-        self._timer.start()
+        self._timer = None
+        if seconds is not None:
+            self._timer = threading.Timer(seconds, self.stop)
+            self._timer.daemon = True
+            self._timer.start()
+        self._stopped = False
         _RUNNING.append(self)  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        self._timer.cancel()
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving (safe to call twice)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if not self._stopped:
+            self._stopped = True
+            self._server.shutdown()
+            self._server.server_close()
         if self in _RUNNING:
             _RUNNING.remove(self)  # type: ignore[arg-type]
+
+
+def stream(argv: list[str], seconds: float, *, what: str = "", env: dict[str, str] | None = None,
+           printer=None, progress: bool = True, batch: float = 0.5) -> tuple[str, bool]:  # noqa: ANN001
+    """Run a command for at most `seconds`, printing its output as it comes (in batches at
+    most every `batch` seconds), not at the end. Returns (everything it printed, whether
+    it ended by itself). With `progress`, a silent command shows what is running after a
+    moment (kubelab/progress.py). Raises FileNotFoundError for a missing program."""
+    import queue
+    from .progress import Waiting
+    say = printer or (lambda text: print(text, flush=True))
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True, env=env, bufsize=1)
+    lines: "queue.Queue[str | None]" = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    waiting = Waiting(what or " ".join(argv[:3]), seconds, show=progress, stop_on=False,
+                      printer=printer)
+    deadline = time.monotonic() + seconds
+    seen: list[str] = []
+    pending: list[str] = []
+    last_print = 0.0
+    ended = False
+    while True:
+        now = time.monotonic()
+        try:
+            line = lines.get(timeout=max(0.05, min(0.25, deadline - now)))
+        except queue.Empty:
+            line = ""
+        if line is None:
+            ended = True
+        elif line:
+            seen.append(line)
+            pending.append(line.rstrip("\n"))
+        now = time.monotonic()
+        if pending and (ended or now - last_print >= batch or now >= deadline):
+            say("\n".join(pending))
+            pending, last_print = [], now
+        if ended or now >= deadline:
+            break
+        if not seen:
+            waiting.tick()
+    finished = ended
+    if not ended:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        reader.join(timeout=2)
+        while True:
+            try:
+                line = lines.get_nowait()
+            except queue.Empty:
+                break
+            if line:
+                seen.append(line)
+                pending.append(line.rstrip("\n"))
+        if pending:
+            say("\n".join(pending))
+    else:
+        proc.wait(timeout=5)
+    waiting.finish(True)
+    return "".join(seen), finished

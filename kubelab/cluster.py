@@ -107,6 +107,49 @@ def kubectl_words(args: str | list[str]) -> list[str]:
     return argv[1:] if argv and argv[0] == "kubectl" else argv
 
 
+# kubectl's global flags that take a value: before the verb, only these can appear, and
+# their value is not the verb (`kubectl -n web logs -f p`: the verb is logs, not web).
+GLOBAL_VALUE_FLAGS = {
+    "-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s",
+    "--server", "--token", "--as", "--as-group", "--as-uid", "--request-timeout",
+    "--cache-dir", "--certificate-authority", "--client-certificate", "--client-key",
+    "--tls-server-name", "--username", "--password", "-v", "--v", "--vmodule",
+    "--log-flush-frequency", "--profile", "--profile-output", "--kuberc"}
+# ... and flags of the common verbs that take a value (`get -l app=web pods`).
+VERB_VALUE_FLAGS = {"-l", "--selector", "-o", "--output", "--field-selector", "-c",
+                    "--container", "-f", "--filename", "--sort-by", "--template", "-L",
+                    "--label-columns", "-p", "--patch", "--type", "--since", "--tail"}
+
+
+def split_verb(argv: list[str]) -> tuple[str, list[str]]:
+    """(verb, the arguments after it), skipping the global flags before the verb."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return "", argv[i + 1:]
+        if arg.startswith("-"):
+            i += 2 if arg in GLOBAL_VALUE_FLAGS else 1
+            continue
+        return arg, argv[i + 1:]
+    return "", []
+
+
+def operands(rest: list[str]) -> list[str]:
+    """The words after the verb that are not flags nor flag values, up to `--`."""
+    out, i = [], 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--":
+            break
+        if arg.startswith("-"):
+            i += 2 if arg in VERB_VALUE_FLAGS | GLOBAL_VALUE_FLAGS else 1
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def _env_without_kubeconfig() -> dict[str, str]:
     """kubectl gets --kubeconfig; a KUBECONFIG in the environment must not merge in."""
     env = dict(os.environ)
@@ -129,7 +172,8 @@ def current(required: bool = True) -> Cluster | None:
     cluster = Cluster.load()
     if cluster is None and required:
         raise KubelabError(tr("no lab cluster is running."),
-                           tr("run `kubelab up` in a terminal (or `kubelab.connect()` here)."))
+                           tr("run `kubelab up` in a terminal, or in a notebook "
+                              "`lab = kubelab.open_lab(...)` (it starts one)."))
     return cluster
 
 

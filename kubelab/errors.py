@@ -56,6 +56,11 @@ class WaitTimeout(KubelabError):
     """A wait's condition did not hold before its time was up."""
 
 
+class WaitStopped(WaitTimeout):
+    """A wait ended early because the cluster said it cannot succeed (an image that
+    cannot be pulled, a crash loop, a quota refusal): a timeout that came sooner."""
+
+
 class PredicateError(KubelabError):
     """A condition (a wait's `until`, a check's lambda) raised instead of answering: a bug
     in that function, reported at once rather than waited out."""

@@ -45,16 +45,72 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _go(args: list[str], cwd: Path, log) -> str:  # noqa: ANN001
-    cmd = [go_binary(), *args]
-    log(f"$ go {' '.join(args[:3])}{' ...' if len(args) > 3 else ''}")
-    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
+PROGRESS_EVERY = 30.0   # seconds between "still running" lines of a long go command
+
+
+def _summary(args: list[str]) -> str:
+    """`go build k8s.io/kubernetes/cmd/kube-apiserver -> kube-apiserver` rather than a
+    screen of -ldflags: the package being built, and what it becomes."""
+    if args[:1] == ["build"]:
+        out = args[args.index("-o") + 1] if "-o" in args else ""
+        return f"build {args[-1]}" + (f" -> {Path(out).name}" if out else "")
+    return " ".join(a for a in args if len(a) < 80)
+
+
+def _go(args: list[str], cwd: Path, log, every: float | None = None) -> str:  # noqa: ANN001
+    """Run `go ARGS`, saying what it does, and while it runs a line every `every` seconds
+    (PROGRESS_EVERY): time so far and what Go last reported (a package compiled, a module
+    downloaded), so a 5-minute compile is never silent. Returns its stdout."""
+    import threading
+    every = PROGRESS_EVERY if every is None else every
+    verb = args[0] if args else ""
+    # -v: Go names each package as it compiles it, which the progress lines report
+    cmd = [go_binary(), *(["build", "-v", *args[1:]] if verb == "build" else args)]
+    summary = _summary(args)
+    log(f"$ go {summary}")
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out: list[str] = []
+    err: list[str] = []
+    readers = [threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True),
+               threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)]
+    for t in readers:
+        t.start()
+    while True:
+        try:
+            proc.wait(timeout=every)
+            break
+        except subprocess.TimeoutExpired:
+            log(f"  ... go {summary}: {progress_note(err, time.monotonic() - start)}")
+    for t in readers:
+        t.join()
+    seconds = time.monotonic() - start
+    stderr = "".join(err)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise KubelabError(f"`go {' '.join(args)}` failed:\n{tail}",
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise KubelabError(f"`go {' '.join(args)}` failed after {seconds:.0f} s:\n{tail}",
                            "check that the Go module proxy is reachable (GOPROXY) and Go is "
                            "1.26 or newer.")
-    return proc.stdout
+    if seconds >= 5:
+        log(f"  done in {seconds:.0f} s: go {summary}")
+    return "".join(out)
+
+
+def progress_note(stderr_lines: list[str], seconds: float) -> str:
+    """'95 s so far; 412 packages compiled, last k8s.io/api/core/v1' from what Go has
+    printed so far (`go build -v` names packages; `go mod` says `go: downloading M V`)."""
+    lines = [line.strip() for line in list(stderr_lines) if line.strip()]
+    packages = [line for line in lines if " " not in line and not line.startswith("#")]
+    downloads = [line.split(" ", 2)[2] for line in lines if line.startswith("go: downloading ")]
+    note = f"{seconds:.0f} s so far"
+    if packages:
+        note += f"; {len(packages)} packages compiled, last {packages[-1]}"
+    if downloads:
+        note += f"; {len(downloads)} modules downloaded, last {downloads[-1]}"
+    if not packages and not downloads:
+        note += "; still running (Go prints nothing until it is done)"
+    return note
 
 
 def _module_gomod(module: str, version: str, cwd: Path, log) -> str:  # noqa: ANN001

@@ -6,12 +6,13 @@ import json
 import os
 import re
 import shlex
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from . import features, manifests, watching
 from .background import Background
-from .cluster import Cluster, _env_without_kubeconfig, kubectl_words
+from .cluster import Cluster, _env_without_kubeconfig, kubectl_words, operands, split_verb
 from .errors import CheckFailed, KubelabError, WaitTimeout
 from .i18n import N_, chapter_text, set_language, tr
 
@@ -70,9 +71,21 @@ class Lab:
         """Start a long-lived kubectl command (port-forward, logs -f, get -w) that stops
         itself after `seconds`, or at `.stop()`."""
         argv = kubectl_words(args)
-        full = self.cluster.kubectl_argv(argv, self.namespace)
+        full = self.cluster.kubectl_argv(argv, self.namespace_of(argv))
         return Background(full, seconds, label=f"kubectl {' '.join(argv)}",
                           env=_env_without_kubeconfig())
+
+    def namespace_of(self, argv: list[str]) -> str | None:
+        """The namespace kubelab adds to a command: the chapter's, unless the command names
+        one itself or is about the whole cluster."""
+        return None if _is_cluster_wide(argv) else self.namespace
+
+    def terminal_line(self, args: str | list[str]) -> str:
+        """The command as a terminal needs it after `eval "$(kubelab env)"` (which pins
+        the context, not the namespace): with `-n NAMESPACE` where kubelab adds one."""
+        argv = kubectl_words(args)
+        ns = self.namespace_of(argv)
+        return "kubectl " + shlex.join((["-n", ns] if ns else []) + argv)
 
     def run_pod(self, name: str, script: str, *, image: str = "",
                 timeout: float = 180) -> str:
@@ -87,7 +100,7 @@ class Lab:
                       "--", "sh", "-c", script])
         pod = self.wait_for("Pod", lambda ps: bool(ps) and (ps[0].get("status") or {}).get(
             "phase") in ("Succeeded", "Failed"), name=name, timeout=timeout,
-            describe=f"pod {name} to finish")[0]
+            describe=tr("pod {name} to run to its end", name=name))[0]
         out = self.kubectl(["logs", name], timeout=60)
         self.kubectl(["delete", "pod", name, "--wait=false"], check=False)
         if pod["status"]["phase"] == "Failed":
@@ -147,10 +160,15 @@ class Lab:
     def wait_for(self, kind: str, until: Callable[[list[dict]], bool], *,
                  name: str | None = None, selector: str | None = None,
                  namespace: str | None = None, timeout: float = 60,
-                 describe: str = "") -> list[dict]:
+                 describe: str = "", progress: bool = True,
+                 stop_on: bool = True) -> list[dict]:
+        """Wait until `until(objects)` holds for the objects of `kind` (one by `name`, or
+        all matching `selector`). A wait of more than a moment shows what it waits for and
+        the cluster's events about it; with `stop_on` it stops early when the cluster says
+        it cannot succeed (ImagePullBackOff, a crash loop, a quota refusal)."""
         return watching.wait_for(self.dynamic, kind, until, namespace=self._ns(kind, namespace),
                                  name=name, selector=selector, timeout=timeout,
-                                 describe=describe)
+                                 describe=describe, progress=progress, stop_on=stop_on)
 
     def wait_pods(self, selector: str, count: int, *, timeout: float = 60,
                   ready: bool = True) -> list[dict]:
@@ -162,7 +180,8 @@ class Lab:
         pods = self.wait_for("Pod", done, selector=selector, timeout=timeout,
                              describe=tr("{count} Ready pods with {selector}", count=count,
                                          selector=selector) if ready else
-                             tr("{count} pods with {selector}", count=count, selector=selector))
+                             tr("{count} pods with {selector}", count=count, selector=selector),
+                             stop_on=count > 0)
         return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
 
     def wait_rollout(self, deployment: str, timeout: float = 90) -> dict:
@@ -205,7 +224,9 @@ class Lab:
                 last[0] = evaluate()
                 return last[0][0]
             try:
-                self.wait_for(watch, settled, timeout=within, describe=description)
+                self.wait_for(watch, settled, timeout=within,
+                              describe=chapter_text(self.chapter, description),
+                              progress=within > 5)
             except WaitTimeout:     # not settled in time: report the last evaluation
                 pass
             passed, detail = last[0]
@@ -222,41 +243,126 @@ class Lab:
                           chapter_text(self.chapter, hint) if hint else
                           tr("compare your cluster with the experiment above."))
 
-    def exercise(self, description: str, condition: Callable[[], object],
-                 hint: str, solution: list[str | list[str] | Callable[[], object]],
-                 settle: Callable[[], object] | None = None, watch: str = "Pod") -> None:
-        """Check a learner's answer. When it does not hold and KUBELAB_SOLVE=1 (CI), run
-        the solution (kubectl commands, YAML to apply, or callables) and check again, so every
-        exercise is tested both failing and solved. `settle` waits for the cluster to
-        react to the solution before the second check."""
+    def exercise(self, exercise_id: str, description: str, condition: Callable[[], object],
+                 hint: str, *, given: dict | None = None, watch: str = "Pod",
+                 solution: Callable[..., object] | None = None) -> None:
+        """Check a learner's answer to this chapter's exercise `exercise_id`.
+
+        Unsolved, it fails with the hint (a nudge, never the answer); the answer waits in
+        the chapter's folded Solution. With KUBELAB_SOLVE=1 (CI), an unsolved exercise
+        runs its solution, kept out of the notebook in kubelab/solutions/ (by chapter and
+        exercise id; `given` passes it the notebook's values it needs, such as a URL),
+        and checks again: every exercise is tested both unsolved and solved. `solution`
+        replaces the stored one (tests)."""
+        from . import solutions
         try:
             self.check(description, condition, hint, within=3, watch=watch)
             return
-        except CheckFailed:
+        except CheckFailed as failed:
             if os.environ.get("KUBELAB_SOLVE") != "1":
-                raise
+                raise CheckFailed(failed.problem, failed.fix + tr(
+                    "\n  stuck? the Solution below the check (click to open) shows one "
+                    "answer.")) from None
             self.results.pop()
-        def describe(step: object) -> str:
-            if isinstance(step, list):
-                return "kubectl " + " ".join(step)
-            if isinstance(step, str):
-                return tr("apply YAML") if step.lstrip().startswith("apiVersion:") else step
-            return tr("the solution above")
-        shown = "; ".join(describe(s) for s in solution)
-        print(tr("(not solved yet; KUBELAB_SOLVE=1, so running the solution: {steps})",
-                 steps=shown))
-        for step in solution:
-            if callable(step):
-                step()
-            elif isinstance(step, list):
-                self.kubectl(step)
-            elif step.lstrip().startswith("apiVersion:"):
-                self.apply(step)
-            else:
-                self.kubectl(step)
-        if settle is not None:
-            settle()
+        solve = solution or solutions.find(self.chapter, exercise_id)
+        print(tr("(not solved yet; KUBELAB_SOLVE=1, so running the solution of exercise "
+                 "{exercise}: {steps})", exercise=exercise_id,
+                 steps=solutions.describe(solve)))
+        solve(self, **(given or {}))
         self.check(description, condition, hint, within=30, watch=watch)
+
+    # ------------------------------------------------------------------ what checks ask
+    def names(self, kind: str, selector: str | None = None,
+              namespace: str | None = None) -> list[str]:
+        """The names of the objects of `kind` (matching `selector`), leaving out those on
+        their way out."""
+        return [o["metadata"]["name"] for o in self.list(kind, selector, namespace)
+                if not o["metadata"].get("deletionTimestamp")]
+
+    def ready_pods(self, selector: str, namespace: str | None = None) -> list[dict]:
+        """The pods matching `selector` that are Ready now (no waiting)."""
+        return [p for p in self.list("Pod", selector, namespace)
+                if pod_ready(p) and not p["metadata"].get("deletionTimestamp")]
+
+    def image_tags(self, selector: str, count: int) -> list[str]:
+        """Once `count` pods match `selector` and are Ready: their images' tags, sorted
+        (['2.59', '2.59', '2.63.0'])."""
+        from . import facts
+        return facts.image_tags(self.wait_pods(selector, count))
+
+    def ready_endpoints(self, service: str) -> list[str]:
+        """The addresses a Service sends to now: its EndpointSlices' ready endpoints."""
+        from . import facts
+        return facts.ready_addresses(self.list(
+            "EndpointSlice", selector=f"kubernetes.io/service-name={service}"))
+
+    def wait_endpoints(self, service: str, count: int, timeout: float = 30) -> list[str]:
+        """Wait until a Service has `count` ready endpoints; return their addresses."""
+        self.wait_for("EndpointSlice", lambda _: len(self.ready_endpoints(service)) == count,
+                      selector=f"kubernetes.io/service-name={service}", timeout=timeout,
+                      describe=tr("{count} ready endpoints behind {service}", count=count,
+                                  service=service))
+        return self.ready_endpoints(service)
+
+    def ask(self, url: str, *, host: str | None = None, within: float = 10,
+            name: str = "client") -> str:
+        """One HTTP GET from a client pod inside the cluster (with a Host header if
+        given), repeated for up to `within` seconds until it succeeds: a proxy or a
+        kube-proxy needs a moment to load a new route. The answer, or '' if none came."""
+        return self.ask_each([(url, host)], within=within, name=name)[0]
+
+    def ask_each(self, requests: list[tuple[str, str | None]], *, within: float = 10,
+                 name: str = "client") -> list[str]:
+        """Like `ask`, for several (url, host) requests in one client pod, in order."""
+        from .clients import ask_script, parse_answers
+        out = self.run_pod(name, ask_script(requests, within))
+        return parse_answers(out, len(requests))
+
+    def answers(self, url: str, times: int = 100, *, host: str | None = None,
+                name: str = "client") -> "Counter[str]":
+        """`times` HTTP GETs from one client pod, counted by answer (agnhost's /hostname
+        answers with its pod's name; a failed request counts as 'fail')."""
+        from .clients import count_script, parse_counts
+        return parse_counts(self.run_pod(name, count_script(url, times, host)))
+
+    def ingress_controller(self) -> dict | None:
+        """The Service of a Traefik or ingress-nginx controller, if one runs here (in
+        kube-system, traefik or ingress-nginx); None when none is found or visible."""
+        for ns in ("kube-system", "traefik", "ingress-nginx"):
+            try:
+                services = self.list("Service", namespace=ns)
+            except KubelabError:      # a workshop login cannot look there
+                continue
+            for s in services:
+                if (s["metadata"].get("labels") or {}).get("app.kubernetes.io/name") in (
+                        "traefik", "ingress-nginx"):
+                    return s
+        return None
+
+    def gateway_api(self) -> bool:
+        """Whether this chapter can use the Gateway API here: the cluster serves it (when
+        it does not and this login may install CRDs, the pinned standard CRDs are
+        installed first; kubelab/gateway.py), and this login may create Gateways and
+        HTTPRoutes. Otherwise prints why not (a ⏭ line) and returns False."""
+        from . import gateway
+        if not gateway.installed(self.cluster):
+            if not self.skip_unless("cluster-admin", tr("installing the Gateway API CRDs "
+                                                        "(cluster-wide objects)")):
+                return False
+            try:
+                gateway.install(self.cluster)
+            except KubelabError as e:
+                print(tr("⏭ skipped: the Gateway API is not installed here, and kubelab "
+                         "could not install it: {problem} ({fix})", problem=e.problem,
+                         fix=e.fix))
+                return False
+        answers = [self.kubectl(["auth", "can-i", "create", f"{kind}.{gateway.GROUP}"],
+                                check=False).split()[:1] for kind in ("gateways", "httproutes")]
+        if answers != [["yes"], ["yes"]]:
+            print(tr("⏭ skipped: this login may not create Gateways and HTTPRoutes in "
+                     "{namespace}.", namespace=self.namespace))
+            return False
+        return True
 
     def say(self, *parts: object, sep: str = " ") -> None:
         """print() for a chapter's own sentences: each string is shown in the learner's
@@ -273,8 +379,9 @@ class Lab:
         kinds = [k.strip() for k in kinds.split(",")] if isinstance(kinds, str) else kinds
         return LiveView(self, kinds, selector, seconds)
 
-    def serve(self, directory: str, seconds: float = 120) -> "FileServer":
-        """Serve local files on 127.0.0.1 for a while, to `kubectl apply -f http://...`."""
+    def serve(self, directory: str, seconds: float | None = None) -> "FileServer":
+        """Serve local files on 127.0.0.1, to `kubectl apply -f http://...`: until the
+        chapter's cleanup (or `.stop()`), or for `seconds` when given."""
         from .background import FileServer
         return FileServer(directory, seconds)
 
@@ -284,23 +391,22 @@ class Lab:
 
     def tool(self, command: str, *, needs: str, timeout: float = 60) -> str | None:
         """Run a backend's own CLI (minikube, k3s, kind) when this lab is that backend;
-        elsewhere show the command and why it did not run."""
-        import subprocess
+        elsewhere show the command and why it did not run. What it prints is shown as it
+        comes (`minikube service --url` prints its URL, then keeps running: the URL
+        appears at once, and the command is stopped after `timeout` seconds)."""
         print(f"$ {command}")
         if not self.skip_unless(needs, f"`{command}`"):
             return None
+        from .background import stream
         try:
-            proc = subprocess.run(shlex.split(command), capture_output=True, text=True,
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-            print(out + "\n" + tr("(stopped after {seconds:.0f} s)", seconds=timeout))
-            return out
+            out, finished = stream(shlex.split(command), seconds=timeout,
+                                   what=f"`{command}`")
         except FileNotFoundError:
             raise KubelabError(tr("{program} is not installed.", program=command.split()[0]),
                                tr("install it, or use another backend.")) from None
-        print((proc.stdout + proc.stderr).rstrip())
-        return proc.stdout
+        if not finished:
+            print(tr("(stopped after {seconds:.0f} s)", seconds=timeout))
+        return out
 
     @property
     def workshop_namespaces(self) -> list[str]:
@@ -426,7 +532,8 @@ class Lab:
         self.wait_for("Namespace", lambda objs: not [o for o in objs
                                                      if o["metadata"]["name"] in names],
                       namespace=None, timeout=timeout,
-                      describe=f"namespaces {', '.join(sorted(names))} to be deleted")
+                      describe=tr("namespaces {names} to be deleted",
+                                  names=", ".join(sorted(names))))
 
     def _empty_workshop_namespaces(self, timeout: float) -> None:
         """A learner may not delete namespaces: empty them instead, keeping the progress
@@ -444,7 +551,8 @@ class Lab:
                 self.cluster.kubectl(["delete", "configmaps", "-n", ns, *extra,
                                       "--ignore-not-found"])
             self.wait_for("Pod", lambda pods: not pods, namespace=ns, timeout=timeout,
-                          describe=f"the pods in {ns} to be gone")
+                          describe=tr("the pods in {namespace} to be gone", namespace=ns),
+                          stop_on=False)
 
     def reset_namespace(self, timeout: float = 90) -> None:
         """Start the chapter from a clean namespace: delete what an earlier run left."""
@@ -500,22 +608,24 @@ _CLUSTER_WIDE = {"nodes", "node", "no", "namespaces", "namespace", "ns", "cluste
                  "clusterrole", "clusterrolebindings", "clusterrolebinding", "pv",
                  "persistentvolumes", "storageclasses", "sc", "ingressclasses",
                  "crd", "customresourcedefinitions", "api-resources", "api-versions",
-                 "version", "cluster-info", "config"}
+                 "version", "cluster-info", "config", "explain"}
 
 
 def _is_cluster_wide(argv: list[str]) -> bool:
     """Commands about the whole cluster get no -n (kubectl would ignore it anyway, but the
-    echo shown to the learner stays what they would type)."""
+    echo shown to the learner stays what they would type); so do commands that name
+    their own namespace."""
     if any(a in ("-A", "--all-namespaces") or a.startswith(("-n=", "--namespace")) or a == "-n"
            for a in argv):
         return True
-    words = [a for a in argv if not a.startswith("-")]
-    if not words:
+    verb, rest = split_verb(argv)
+    if not verb:
         return False
-    if words[0] in _CLUSTER_WIDE:
+    if verb in _CLUSTER_WIDE:
         return True
-    return len(words) > 1 and words[0] in ("get", "describe") and all(
-        re.split(r"[/.]", t)[0] in _CLUSTER_WIDE for t in words[1].split(","))
+    words = operands(rest)
+    return bool(words) and verb in ("get", "describe") and all(
+        re.split(r"[/.]", t)[0] in _CLUSTER_WIDE for t in words[0].split(","))
 
 
 def workshop_login(kubeconfig: str, namespace: str = "") -> tuple[Cluster, str]:

@@ -1,23 +1,38 @@
 """`%kubectl`, `%%kubectl` and `%%apply`: the real kubectl against the lab context, shown
-as a terminal would show it. Commands that never end by themselves are bounded."""
+as a terminal would show it. Commands that never end by themselves are bounded.
+
+The echo is the command a terminal needs after `eval "$(kubelab env)"`: that pins kubelab's
+context, not a namespace, so the echo carries the `-n NAMESPACE` kubelab adds
+(`$ kubectl -n lab-00-start-here get pods`)."""
 from __future__ import annotations
 
 import os
-import shlex
 
+from .cluster import kubectl_words, split_verb
 from .errors import KubelabError
 from .i18n import N_, tr
-from .cluster import kubectl_words
 from .lab import current_lab
 
 WATCH_SECONDS = float(os.environ.get("KUBELAB_WATCH_SECONDS", "8"))
 
+def _flags(rest: list[str]) -> set[str]:
+    """The flags of a command up to `--` (what follows belongs to the container), with
+    `--flag=true` read as `--flag`."""
+    out = set()
+    for arg in rest:
+        if arg == "--":
+            break
+        if arg.startswith("-"):
+            name, _, value = arg.partition("=")
+            if value.lower() not in ("false", "0"):
+                out.add(name)
+    return out
+
 
 def _never_ends(argv: list[str]) -> str | None:
     """Why a command would hang a cell, or None."""
-    words = [a for a in argv if not a.startswith("-")]
-    verb = words[0] if words else ""
-    flags = set(argv)
+    verb, rest = split_verb(argv)
+    flags = _flags(rest)
     if verb in ("edit",):
         return N_("opens an editor, which a notebook cell does not have")
     if verb in ("exec", "attach", "run") and (flags & {"-it", "-ti", "-i", "--stdin", "--tty",
@@ -30,17 +45,17 @@ def _never_ends(argv: list[str]) -> str | None:
 
 def _bounded(argv: list[str]) -> bool:
     """Watches and followed logs: run them for a few seconds and show what was seen."""
-    words = [a for a in argv if not a.startswith("-")]
-    verb = words[0] if words else ""
+    verb, rest = split_verb(argv)
+    flags = _flags(rest)
     if verb in ("get", "events"):
-        return bool(set(argv) & {"-w", "--watch", "--watch-only"})
-    return verb == "logs" and bool(set(argv) & {"-f", "--follow"})
+        return bool(flags & {"-w", "--watch", "--watch-only"})
+    return verb == "logs" and bool(flags & {"-f", "--follow"})
 
 
 def run_line(line: str) -> None:
     lab = current_lab()
     argv = kubectl_words(line)
-    print(f"$ kubectl {shlex.join(argv)}")
+    print(f"$ {lab.terminal_line(argv)}")
     why = _never_ends(argv)
     if why:
         raise KubelabError(tr("`kubectl {command}` {why}.", command=" ".join(argv),
@@ -49,9 +64,10 @@ def run_line(line: str) -> None:
                               "`eval $(kubelab env)`, or use lab.background(...) with a time "
                               "limit."))
     if _bounded(argv):
-        bg = lab.background(argv, seconds=WATCH_SECONDS)
-        bg.wait(timeout=WATCH_SECONDS + 10)
-        print(bg.output().rstrip())
+        from .background import stream
+        from .cluster import _env_without_kubeconfig
+        full = lab.cluster.kubectl_argv(argv, lab.namespace_of(argv))
+        stream(full, WATCH_SECONDS, env=_env_without_kubeconfig(), progress=False)
         print(tr("(stopped after {seconds:.0f} s: a watch never ends by itself)",
                  seconds=WATCH_SECONDS))
         return
@@ -76,8 +92,9 @@ def kubectl_magic(line: str, cell: str | None = None) -> None:
 
 def apply_magic(line: str, cell: str) -> None:
     """%%apply: the cell is YAML; apply it in the chapter's namespace."""
-    print("$ kubectl apply -f -")
-    print(current_lab().apply(cell).rstrip())
+    lab = current_lab()
+    print(f"$ {lab.terminal_line(['apply', '-f', '-'])}")
+    print(lab.apply(cell).rstrip())
 
 
 def register(ipython) -> None:  # noqa: ANN001

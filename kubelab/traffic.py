@@ -73,24 +73,43 @@ class Traffic:
         return self.lab.kubectl(["logs", self.name], check=False, timeout=30)
 
     def _wait_for_first_request(self, seconds: float = 90) -> None:
+        """Until the client pod has its first answer: its start (pulled, started, or why
+        not) shows as it happens, then how many requests failed so far."""
+        from .progress import Waiting
         deadline = time.monotonic() + seconds
+        wait_for = getattr(self.lab, "wait_for", None)
+        if wait_for is not None:          # a Lab: follow the pod and its events
+            wait_for("Pod", lambda ps: bool(ps) and (ps[0].get("status") or {}).get(
+                "phase") in ("Running", "Succeeded", "Failed"), name=self.name,
+                timeout=seconds, describe=tr("the traffic pod {name} to start",
+                                             name=self.name))
+        waiting = Waiting(tr("the first answer from {url}", url=self.url),
+                          max(1.0, deadline - time.monotonic()), stop_on=False)
         while time.monotonic() < deadline:
-            if tally(self._log()).served:
+            t = tally(self._log())
+            if t.served:
+                waiting.finish(True)
                 return
+            waiting.tick(state=tr("{failed} requests failed so far", failed=t.failed))
             time.sleep(0.5)
+        waiting.finish(False)
         raise KubelabError(tr("the traffic pod never got an answer from {url}.", url=self.url),
                            tr("check the Service and its pods: `kubectl describe pod "
                               "{name}`, `kubectl get endpointslices`.", name=self.name))
 
     def stop(self) -> Tally:
         """Stop requesting, count, and delete the client pod."""
+        from .progress import Waiting
         self.lab.kubectl(["exec", self.name, "--", "touch", "/tmp/stop"], check=False,
                          timeout=30)
+        waiting = Waiting(tr("the traffic pod to finish its last request"), 30, stop_on=False)
         deadline = time.monotonic() + 30
         log = self._log()
         while "done" not in log.split() and time.monotonic() < deadline:
+            waiting.tick()
             time.sleep(0.5)
             log = self._log()
+        waiting.finish("done" in log.split())
         self.lab.kubectl(["delete", "pod", self.name, "--wait=false"], check=False)
         return tally(log)
 
@@ -100,15 +119,21 @@ def http_get(url: str, *, host_header: str | None = None, within: float = 15) ->
     seconds: kube-proxy programs a new Service's rules a moment after it is created."""
     import urllib.error
     import urllib.request
+    from .progress import Waiting
     headers = {"Host": host_header} if host_header else {}
     deadline = time.monotonic() + within
+    waiting = Waiting(tr("an answer from {url}", url=url), within, stop_on=False)
     while True:
         try:
             req = urllib.request.Request(url, headers=headers)  # noqa: S310 (lab addresses)
             with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310 (lab addresses)
-                return r.read().decode()
+                body = r.read().decode()
+            waiting.finish(True)
+            return body
         except (urllib.error.URLError, OSError) as e:
+            waiting.tick(state=str(getattr(e, "reason", e)))
             if time.monotonic() >= deadline:
+                waiting.finish(False)
                 raise KubelabError(tr("GET {url} failed for {seconds:.0f} s: {error}",
                                       url=url, seconds=within, error=e),
                                    tr("check that the Service has ready endpoints "

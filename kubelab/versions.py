@@ -58,6 +58,10 @@ COREDNS = "v1.14.2"          # what kubeadm v1.36 deploys (cmd/kubeadm/app/const
 TRAEFIK = "v3.6.12"          # the Ingress controller K3s ships (v3.7 needs modules the
                              # Go proxy here refuses; see docs/local-node.md)
 METALLB = "v0.15.2"          # LoadBalancer addresses (v0.16 needs a frr-k8s the proxy lacks)
+# The Gateway API's standard CRDs (kubelab/gateway.py), from the Go module
+# sigs.k8s.io/gateway-api at this version: the release Traefik v3.6.12 is built against
+# (its go.mod), so its Gateway provider and the CRDs agree.
+GATEWAY_API = "v1.4.0"
 PAUSE = "3.10.2"             # build/pause in the Kubernetes source; kubelet's default
 AGNHOST = "2.63.0"           # test/images/agnhost/VERSION in Kubernetes v1.36.3
 AGNHOST_PREV = "2.59"        # ... and in Kubernetes v1.35.0, built from that release

@@ -15,13 +15,17 @@ Objects = list[dict]
 def resource_for(dynamic, kind: str):  # noqa: ANN001, ANN201
     """The API resource for a kind as kubectl accepts it: Pod, pods, po, deploy, ..."""
     want = kind.lower()
-    for res in dynamic.resources.search():
-        names = {res.kind.lower(), (res.name or "").lower(), (res.singular_name or "").lower(),
-                 *[s.lower() for s in (res.short_names or [])]}
-        if want in names and "/" not in (res.name or ""):
-            # prefer the preferred version of core/apps over others
-            if getattr(res, "preferred", True):
-                return res
+    for attempt in range(2):
+        if attempt:       # a CRD installed since the client last looked (the Gateway API)
+            dynamic.resources.invalidate_cache()
+        for res in dynamic.resources.search():
+            names = {res.kind.lower(), (res.name or "").lower(),
+                     (res.singular_name or "").lower(),
+                     *[s.lower() for s in (res.short_names or [])]}
+            if want in names and "/" not in (res.name or ""):
+                # prefer the preferred version of core/apps over others
+                if getattr(res, "preferred", True):
+                    return res
     raise KubelabError(tr("the cluster has no resource type {kind!r}.", kind=kind),
                        tr("check the spelling; `kubectl api-resources` lists them all."))
 
@@ -122,41 +126,80 @@ def _key(obj: dict) -> str:
     return f"{meta.get('namespace', '')}/{meta.get('name')}"
 
 
+TICK = 2   # seconds: a watch is renewed at least this often, so a wait can report
+
+
 def wait_for(dynamic, kind: str, until: Callable[[Objects], bool], *,  # noqa: ANN001
              namespace: str | None = None, name: str | None = None,
              selector: str | None = None, timeout: float = 60,
-             describe: str = "") -> Objects:
+             describe: str = "", progress: bool = True, stop_on: bool = True) -> Objects:
     """Follow the objects of `kind` (one by name, or all matching `selector`) until
-    `until(objects)` is true. Returns those objects; raises after `timeout` seconds."""
+    `until(objects)` is true. Returns those objects; raises WaitTimeout after `timeout`
+    seconds.
+
+    A wait longer than a moment shows what it waits for and what the cluster just did
+    (the namespace's Events about these objects; kubelab/progress.py), and with
+    `stop_on` it stops early, with the reason, when the cluster says it cannot succeed
+    (an image that cannot be pulled, a crash loop, a quota refusal). A condition that
+    raises is reported at once (PredicateError); only API and connection errors renew
+    the watch."""
     from kubernetes.client.exceptions import ApiException
+
+    from .progress import EventSource, Waiting, object_state, roots_of
     resource = resource_for(dynamic, kind)
     what = describe or f"{kind} {name or selector or ''}".strip()
     deadline = time.monotonic() + timeout
     objs, version = snapshot(resource, namespace, name, selector)
-    while True:
-        if holds(until, list(objs.values()), what):
-            return list(objs.values())
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        kwargs = {**_scope(resource, namespace, name, selector),
-                  "resource_version": version, "timeout": max(1, int(remaining))}
-        try:
-            for event in resource.watch(**kwargs):
-                obj = event["raw_object"]
-                version = (obj.get("metadata") or {}).get("resourceVersion", version)
-                if event["type"] == "DELETED":
-                    objs.pop(_key(obj), None)
-                elif event["type"] in ("ADDED", "MODIFIED"):
-                    objs[_key(obj)] = obj
-                elif event["type"] == "ERROR":   # e.g. 410 Gone: start again from a list
-                    objs, version = snapshot(resource, namespace, name, selector)
-                if holds(until, list(objs.values()), what) or time.monotonic() >= deadline:
-                    break
-        except (ApiException, *_connection_errors()):
-            # a dropped or expired watch (410 Gone) resumes from a fresh list
-            objs, version = snapshot(resource, namespace, name, selector)
+    if holds(until, list(objs.values()), what):
+        return list(objs.values())
+    events = EventSource(dynamic, namespace) if namespace else None
+    waiting = Waiting(what, timeout, events=events, show=progress, stop_on=stop_on)
+    is_pod = resource.kind == "Pod"
+
+    def tick() -> None:
+        current = list(objs.values())
+        waiting.tick(state=object_state(resource.kind, current),
+                     pods=current if is_pod else (),
+                     roots=roots_of(resource.kind, name, selector, current))
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            tick()
+            kwargs = {**_scope(resource, namespace, name, selector),
+                      "resource_version": version,
+                      "timeout": max(1, int(min(remaining, TICK)))}
+            try:
+                for event in resource.watch(**kwargs):
+                    obj = event["raw_object"]
+                    version = (obj.get("metadata") or {}).get("resourceVersion", version)
+                    if event["type"] == "DELETED":
+                        objs.pop(_key(obj), None)
+                    elif event["type"] in ("ADDED", "MODIFIED"):
+                        objs[_key(obj)] = obj
+                    elif event["type"] == "ERROR":   # e.g. 410 Gone: start again from a list
+                        objs, version = snapshot(resource, namespace, name, selector)
+                    if holds(until, list(objs.values()), what):
+                        waiting.finish(True)
+                        return list(objs.values())
+                    if time.monotonic() >= deadline:
+                        break
+                    tick()
+            except (ApiException, *_connection_errors()):
+                # a dropped or expired watch (410 Gone) resumes from a fresh list
+                objs, version = snapshot(resource, namespace, name, selector)
+            # asked again at least every TICK s: a condition may look beyond these objects
+            if holds(until, list(objs.values()), what):
+                waiting.finish(True)
+                return list(objs.values())
+    except KubelabError:
+        waiting.finish(False)
+        raise
+    waiting.finish(False)
+    seen = waiting.timeout_detail()
     raise WaitTimeout(tr("timed out after {seconds:.0f} s waiting for {what}.",
-                         seconds=timeout, what=what),
+                         seconds=timeout, what=what)
+                      + (tr("\n  last seen: {detail}", detail=seen) if seen else ""),
                       tr("look at `kubectl get events` and `kubectl describe` for the "
                          "reason; then run the cell again."))

@@ -53,6 +53,9 @@ class FakeDynamic:
     def search(self) -> list[FakeResource]:
         return [self.resource]
 
+    def invalidate_cache(self) -> None:     # the real discoverer forgets what it listed
+        pass
+
 
 def pod(name: str, phase: str = "Pending") -> dict:
     return {"metadata": {"name": name, "namespace": "ns", "resourceVersion": "2"},

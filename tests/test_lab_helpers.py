@@ -31,6 +31,20 @@ def test_background_command_stops_on_demand():
     assert not bg.running
 
 
+def test_file_server_stays_up_until_stopped(tmp_path):
+    """lab.serve keeps serving until the chapter's cleanup: chapter 04 applies from it
+    again twenty cells later."""
+    from kubelab.background import _RUNNING, stop_all
+    (tmp_path / "x.yaml").write_text("kind: Pod\n")
+    server = FileServer(str(tmp_path))
+    assert server._timer is None and server in _RUNNING
+    assert urllib.request.urlopen(f"{server.url}/x.yaml", timeout=5).read() == b"kind: Pod\n"
+    stop_all()                                   # what lab.cleanup() calls
+    server.stop()                                # and a second stop is harmless
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{server.url}/x.yaml", timeout=2)
+
+
 def test_file_server_serves_on_loopback_then_stops(tmp_path):
     (tmp_path / "x.yaml").write_text("kind: Pod\n")
     server = FileServer(str(tmp_path), seconds=30)
@@ -55,15 +69,47 @@ def test_magic_refuses_commands_that_never_end(line, hangs):
 @pytest.mark.parametrize("line, bounded", [
     ("get pods -w", True), ("logs web -f", True), ("get pods", False),
     ("apply -f web.yaml", False), ("logs web", False),
+    # flags before the verb are kubectl's global ones: the verb is still found
+    ("-n other logs -f web", True), ("--namespace=other get pods --watch", True),
+    ("--context lab -n x get pods -w", True), ("-n logs get pods", False),
+    ("logs --follow=true web", True), ("logs --follow=false web", False),
+    ("exec web -- tail -f /log", False),
 ])
 def test_watches_and_followed_logs_are_bounded(line, bounded):
     assert magics._bounded(line.split()) == bounded
+
+
+@pytest.mark.parametrize("line, verb", [
+    ("-n x logs -f p", "logs"), ("--kubeconfig k --context c get pods", "get"),
+    ("-v 6 version", "version"), ("get pods", "get"), ("", ""),
+])
+def test_the_verb_comes_after_the_global_flags(line, verb):
+    from kubelab.cluster import split_verb
+    assert split_verb(line.split())[0] == verb
+
+
+@pytest.mark.parametrize("line, echo", [
+    ("get pods", "kubectl -n lab-00 get pods"),
+    ("get nodes -o wide", "kubectl get nodes -o wide"),
+    ("-n other logs -f web", "kubectl -n other logs -f web"),
+    ("get pods -A", "kubectl get pods -A"),
+    ("exec web -c sidecar -- ls /", "kubectl -n lab-00 exec web -c sidecar -- ls /"),
+    ("annotate deployment/web kubernetes.io/change-cause='agnhost 2.63.0'",
+     "kubectl -n lab-00 annotate deployment/web 'kubernetes.io/change-cause=agnhost 2.63.0'"),
+])
+def test_the_echo_is_what_a_terminal_needs(line, echo):
+    """`kubelab env` pins the context, not the namespace: the echo carries the -n that
+    kubelab adds, so the line works as it is in a terminal."""
+    import shlex
+    lab = Lab(cluster=None, namespace="lab-00", chapter="00-start-here")  # type: ignore[arg-type]
+    assert lab.terminal_line(shlex.split(line)) == echo
 
 
 @pytest.mark.parametrize("line, wide", [
     ("get nodes", True), ("get pods", False), ("get pods -A", True),
     ("get no,ns", True), ("get pods,nodes", False), ("describe node/x", True),
     ("config current-context", True), ("get pods -n other", True),
+    ("get -o wide nodes", True), ("--context c get pods", False), ("get ns", True),
 ])
 def test_cluster_wide_commands_get_no_namespace(line, wide):
     assert _is_cluster_wide(line.split()) == wide
@@ -131,6 +177,8 @@ def test_exercise_without_solve_reports_the_hint(cluster, monkeypatch):
     monkeypatch.delenv("KUBELAB_SOLVE", raising=False)
     lab = Lab(cluster=cluster, namespace="default", chapter="test-exercise")
     ran = []
-    with pytest.raises(CheckFailed):
-        lab.exercise("unsolved", lambda: False, hint="do it", solution=[lambda: ran.append(1)])
+    with pytest.raises(CheckFailed) as e:
+        lab.exercise("unsolved", "unsolved", lambda: False, hint="do it",
+                     solution=lambda lab: ran.append(1))
     assert not ran      # a learner's unsolved exercise is never solved for them
+    assert e.value.fix.startswith("do it") and "Solution below" in e.value.fix

@@ -9,7 +9,8 @@
 What is an entry:
 - each markdown cell of an English chapter (msgid: the whole cell);
 - each string a chapter's code cell hands to kubelab: the description and hint of
-  `lab.check` and `lab.exercise`, the reason of `lab.skip_unless`, the text of `lab.say`
+  `lab.check` and `lab.exercise` (whose first argument, the exercise id, is not text),
+  the reason of `lab.skip_unless`, the text of `lab.say`
   (an f-string becomes a template with context `fstring`);
 - each kubelab message marked `tr("...")` or `N_("...")` in kubelab's own modules.
 
@@ -97,10 +98,12 @@ def code_strings(source: str) -> list[tuple[str, bool, str]]:
         name = node.func.attr
         args: list[tuple[ast.AST, str]] = []
         if name in ("check", "exercise"):
-            if node.args:
-                args.append((node.args[0], "description"))
-            if name == "check" and len(node.args) > 2:
-                args.append((node.args[2], "hint"))
+            # check(description, condition, hint); exercise(id, description, condition, hint)
+            first = 1 if name == "exercise" else 0
+            if len(node.args) > first:
+                args.append((node.args[first], "description"))
+            if len(node.args) > first + 2:
+                args.append((node.args[first + 2], "hint"))
             args += [(k.value, "hint") for k in node.keywords if k.arg == "hint"]
         elif name == "skip_unless" and len(node.args) > 1:
             args.append((node.args[1], "skip reason"))

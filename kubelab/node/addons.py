@@ -56,9 +56,22 @@ def install(cluster: Cluster, log=print) -> dict[str, float]:  # noqa: ANN001
     cluster.kubectl(["wait", "--for=condition=Established", "crd/ipaddresspools.metallb.io",
                      "--timeout=60s"], timeout=70)
     apply(cluster, manifest("metallb-pool"))
+    install_gateway_api(cluster, log)
     for namespace, name in (("kube-system", "coredns"), ("metallb-system", "controller"),
                             ("kube-system", "traefik")):
         rollout(cluster, namespace, name)
         took[name] = round(time.monotonic() - t, 1)
     log("add-ons ready: " + ", ".join(f"{k} {v} s" for k, v in took.items()))
     return took
+
+
+def install_gateway_api(cluster: Cluster, log=print) -> bool:  # noqa: ANN001
+    """The Gateway API's CRDs and the GatewayClass `traefik` (Traefik's Gateway provider
+    routes for it). A cluster without them still works: chapter 07 says why it skips."""
+    from .. import gateway
+    try:
+        gateway.install(cluster, log, gateway_class=True)
+        return True
+    except KubelabError as e:
+        log(f"the Gateway API is not installed: {e.problem} ({e.fix})")
+        return False

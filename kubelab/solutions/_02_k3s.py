@@ -1,0 +1,31 @@
+"""Chapter 02's exercises, solved (see kubelab/solutions/__init__.py)."""
+from __future__ import annotations
+
+from . import solution
+
+FAST = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: fast
+spec:
+  nodeSelector:
+    disktype: ssd
+  containers:
+  - name: agnhost
+    image: registry.k8s.io/e2e-test-images/agnhost:2.63.0
+    args: ["pause"]
+"""
+
+
+@solution("label-ssd", reveals=("label node NODE disktype=ssd",))
+def label_ssd(lab) -> None:  # noqa: ANN001
+    """kubectl label node <the first node> disktype=ssd"""
+    first = sorted(n for n in lab.names("Node") if not n.startswith("lab-agent"))[0]
+    lab.kubectl(["label", "node", first, "disktype=ssd", "--overwrite"])
+
+
+@solution("fast-pod", reveals=("  nodeSelector:\n    disktype: ssd",))
+def fast_pod(lab) -> None:  # noqa: ANN001
+    """kubectl apply a pod fast with nodeSelector disktype: ssd"""
+    lab.apply(FAST)

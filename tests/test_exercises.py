@@ -1,0 +1,181 @@
+"""Exercises that make the learner think (issue 11, item 4): every exercise's answer lives
+in kubelab/solutions/, not in the check cell; the hint a failing check gives is not the
+answer; the folded Solution still shows it, and nothing above the fold does. Also the
+helpers the checks read through (kubelab/facts.py, kubelab/clients.py). No cluster."""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from kubelab import clients, facts, solutions
+from kubelab.i18n.catalog import _python_source
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+DETAILS = re.compile(r"<details>.*?</details>", re.S)
+
+
+def exercise_calls(path: Path) -> list[tuple[ast.Call, str]]:
+    """(the lab.exercise call, its cell's source) in a chapter."""
+    found = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        python = _python_source(cell.source)
+        if python is None:
+            continue
+        for node in ast.walk(ast.parse(python)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "exercise"):
+                found.append((node, cell.source))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_exercise_has_a_stored_solution_and_none_in_the_notebook(path):
+    stored = solutions.load(path.stem)
+    ids = []
+    for call, _ in exercise_calls(path):
+        assert isinstance(call.args[0], ast.Constant), "the first argument is the exercise id"
+        ids.append(call.args[0].value)
+        assert not [k for k in call.keywords if k.arg in ("solution", "settle")], \
+            f"{path.stem}: {call.args[0].value} carries its solution in the notebook"
+        hint = [k.value for k in call.keywords if k.arg == "hint"] + call.args[3:4]
+        assert hint, f"{call.args[0].value}: a failing check must give a hint"
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(stored), (ids, sorted(stored))
+    for fn in stored.values():
+        assert solutions.describe(fn) and fn.reveals
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_answer_shows_above_its_fold(path):
+    """What gives an answer away appears in a folded Solution, and nowhere else: not in
+    a code cell (the check cell included), not in the prose outside <details>."""
+    cells = nbformat.read(path, as_version=4).cells
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    prose = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    folded = "\n".join(DETAILS.findall(prose))
+    unfolded = DETAILS.sub("", prose)
+    for exercise_id, fn in solutions.load(path.stem).items():
+        for text in fn.reveals:
+            assert text in folded, f"{exercise_id}: the Solution fold no longer shows {text!r}"
+            assert text not in code, f"{exercise_id}: {text!r} is visible in a code cell"
+            assert text not in unfolded, f"{exercise_id}: {text!r} is visible above the fold"
+
+
+def test_solutions_are_found_by_chapter_and_id():
+    fn = solutions.find("00-start-here", "scale-web")
+    assert solutions.describe(fn) == "kubectl scale deployment/web --replicas=4"
+    assert solutions.load("99-nothing") == {}
+    with pytest.raises(Exception, match="no stored solution"):
+        solutions.find("00-start-here", "nope")
+
+
+class Recorder:
+    """Stands in for a Lab: records what a solution would run."""
+
+    def __init__(self):
+        self.ran: list = []
+
+    def kubectl(self, args, **kw):
+        self.ran.append(args)
+        return ""
+
+    def apply(self, text):
+        self.ran.append(text)
+        return ""
+
+
+def test_a_solution_does_what_its_fold_says():
+    lab = Recorder()
+    solutions.find("04-kubectl", "delete-from-url")(lab, url="http://127.0.0.1:1234/web.yaml")
+    assert lab.ran == [["delete", "-f", "http://127.0.0.1:1234/web.yaml"]]
+    lab = Recorder()
+    solutions.find("06-services", "admin-port")(lab, admin_port=30123)
+    assert "nodePort: 30123" in lab.ran[0] and "port: 9000" in lab.ran[0]
+
+
+# ------------------------------------------------------------------ facts
+def rs(name, have, ready):
+    return {"metadata": {"name": name}, "status": {"replicas": have, "readyReplicas": ready}}
+
+
+ROLLING = [{"a": rs("a", 4, 4)}, {"a": rs("a", 4, 4), "b": rs("b", 1, 0)},
+           {"a": rs("a", 4, 4), "b": rs("b", 1, 1)}, {"a": rs("a", 3, 3), "b": rs("b", 1, 1)},
+           {"a": rs("a", 0, 0), "b": rs("b", 4, 4)}]
+RECREATE = [{"a": rs("a", 4, 4)}, {"a": rs("a", 0, 0)}, {"a": rs("a", 0, 0), "b": rs("b", 4, 0)},
+            {"a": rs("a", 0, 0), "b": rs("b", 4, 4)}]
+
+
+def test_rollout_facts():
+    assert facts.versions_ready_together(ROLLING) and facts.never_fewer_ready(ROLLING, 4)
+    assert not facts.versions_side_by_side(RECREATE) and facts.moment_without_pods(RECREATE)
+    assert facts.versions_side_by_side(ROLLING) and not facts.moment_without_pods(ROLLING)
+    assert not facts.never_fewer_ready(RECREATE[2:], 4)
+    assert facts.rollout_story(ROLLING[-1:]) == "ready/pods per ReplicaSet: 0/0+4/4"
+
+
+def test_service_and_ingress_facts():
+    slices = [{"endpoints": [{"addresses": ["10.0.0.2"], "conditions": {"ready": True}},
+                             {"addresses": ["10.0.0.1"], "conditions": {"ready": False}}]}]
+    assert facts.ready_addresses(slices) == ["10.0.0.2"]
+    svc = {"spec": {"type": "NodePort", "selector": {"app": "web"},
+                    "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30080}]},
+           "status": {"loadBalancer": {"ingress": [{"ip": "172.18.255.200"}]}}}
+    assert facts.port_chain(svc) == ("NodePort", 30080, 80, 8080, {"app": "web"})
+    assert facts.port_chain(None) is None
+    assert facts.node_ports(svc) == [30080] and facts.external_address(svc) == "172.18.255.200"
+    ing = {"spec": {"rules": [{"host": "shop.example.test", "http": {"paths": [
+        {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "api"}}}]}}]}}
+    assert facts.ingress_routes(ing) == {("shop.example.test", "/api"): "api"}
+    assert facts.path_type(ing, "shop.example.test", "/api") == "Prefix"
+    assert facts.path_type(ing, "shop.example.test", "/x") is None
+
+
+def test_gateway_facts():
+    waiting = {"status": {"conditions": [
+        {"type": "Accepted", "status": "Unknown", "reason": "Pending",
+         "message": "Waiting for controller"}]}}
+    assert facts.condition(waiting, "Programmed") is None
+    assert facts.condition_message(waiting, "Accepted") == \
+        "Accepted=Unknown (Pending: Waiting for controller)"
+    route = {"spec": {"rules": [{"backendRefs": [{"name": "shop", "port": 80, "weight": 80},
+                                                 {"name": "shop-v2", "port": 80}]}]},
+             "status": {"parents": [{"parentRef": {"name": "web"}, "conditions": [
+                 {"type": "Accepted", "status": "True"}]}]}}
+    assert facts.route_accepted(route) and not facts.route_accepted({})
+    assert facts.backend_weights(route) == {"shop": 80, "shop-v2": 1}
+
+
+# ------------------------------------------------------------------ client pods
+def test_client_scripts_are_valid_shell_and_read_back():
+    script = clients.ask_script([("http://web/hostname", None),
+                                 ("http://traefik.kube-system/x", "api.example.test")], 10)
+    assert subprocess.run(["sh", "-n", "-c", script]).returncode == 0
+    assert "--header 'Host: api.example.test'" in script
+    assert clients.parse_answers("answer: web-1\nnoise\nanswer: \n", 3) == ["web-1", "", ""]
+    counting = clients.count_script("http://shop/hostname", 200, host="canary.example.test")
+    assert subprocess.run(["sh", "-n", "-c", counting]).returncode == 0
+    counts = clients.parse_counts("answer: a\nanswer: b\nanswer: a\nanswer: fail\n")
+    assert counts == {"a": 2, "b": 1, "fail": 1}
+
+
+def test_client_scripts_answer_through_a_stand_in_wget(tmp_path):
+    """Run the scripts with sh and a fake wget: the first request fails once, then the
+    answer comes; the counting loop counts each answer."""
+    (tmp_path / "wget").write_text("#!/bin/sh\nif [ -e \"$0.tried\" ]; then echo web-7; "
+                                   "else touch \"$0.tried\"; exit 1; fi\n")
+    (tmp_path / "wget").chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    out = subprocess.run(["sh", "-c", clients.ask_script([("http://web/", None)], 5)],
+                         capture_output=True, text=True, env=env, timeout=30).stdout
+    assert clients.parse_answers(out, 1) == ["web-7"]
+    out = subprocess.run(["sh", "-c", clients.count_script("http://web/", 3)],
+                         capture_output=True, text=True, env=env, timeout=30).stdout
+    assert clients.parse_counts(out) == {"web-7": 3}
