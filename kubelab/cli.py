@@ -140,6 +140,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     import time
     for name, path in binaries.find_all().items():
         print(f"{name:>24}  {binaries.COMPONENTS[name].version:>8}  {path}")
+    from . import gateway        # chapter 07's Gateway API CRDs, from their Go module
+    crds = gateway.crd_files(log=lambda m: print(f"[kubelab build gateway-api] {m}",
+                                                 file=sys.stderr, flush=True))
+    print(f"{'gateway-api CRDs':>24}  {versions.GATEWAY_API:>8}  {crds[0].parent}")
     groups = {}
     if args.node or args.kind:
         groups.update(binaries.NODE_GROUPS)

@@ -53,6 +53,8 @@ LEARNER_RULES = [
     {"apiGroups": ["discovery.k8s.io"], "verbs": READ, "resources": ["endpointslices"]},
     {"apiGroups": ["networking.k8s.io"], "verbs": ALL, "resources": ["ingresses",
                                                                      "networkpolicies"]},
+    {"apiGroups": ["gateway.networking.k8s.io"], "verbs": ALL,
+     "resources": ["gateways", "httproutes"]},
     {"apiGroups": ["events.k8s.io"], "verbs": READ, "resources": ["events"]},
     {"apiGroups": ["autoscaling"], "verbs": ALL, "resources": ["horizontalpodautoscalers"]},
     {"apiGroups": ["policy"], "verbs": ALL, "resources": ["poddisruptionbudgets"]},
@@ -171,6 +173,8 @@ def objects_for(learner: Learner, index: int = 0) -> list[dict]:
          "rules": [
              {"apiGroups": [""], "resources": ["nodes"], "verbs": READ},
              {"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"],
+              "verbs": READ},
+             {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["gatewayclasses"],
               "verbs": READ},
              {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"],
               "resourceNames": learner.namespaces},

@@ -68,6 +68,7 @@ def install(cluster: Cluster, name: str, log: Callable[[str], None]) -> dict:
     addons.apply(cluster, addons.manifest("traefik", (lo, hi)))
     cluster.kubectl(["patch", "deployment/traefik", "-n", "kube-system", "--type",
                      "strategic", "-p", json.dumps(TRAEFIK_ON_INGRESS_NODE)])
+    details["gateway_api"] = addons.install_gateway_api(cluster, log)
     cluster.kubectl(["wait", "--for=condition=Established", "crd/ipaddresspools.metallb.io",
                      "--timeout=60s"], timeout=70)
     addons.apply(cluster, addons.manifest("metallb-pool", (lo, hi)))
