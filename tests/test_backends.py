@@ -146,3 +146,17 @@ def test_sandbox_nodes_get_their_own_pod_ranges():
     assert n1["spec"]["podCIDR"] != n2["spec"]["podCIDR"]
     assert n1["spec"]["podCIDR"].startswith(sandbox.POD_CIDR_PREFIX)
     assert not sandbox.SERVICE_CIDR.startswith(sandbox.POD_CIDR_PREFIX)
+
+
+def test_an_interrupted_node_image_build_starts_its_stage_again(tmp_path, monkeypatch):
+    """A build killed half-way leaves only its temporary directory; the finished tarball
+    appears by rename alone, so the next build sees no stage as done and clears the rest."""
+    monkeypatch.setenv("KUBELAB_CACHE", str(tmp_path))
+    from kubelab.backends.kind import nodeimage
+    half = tmp_path / "kind" / ".node-abc123"
+    (half / "rootfs" / "usr").mkdir(parents=True)
+    other = tmp_path / "kind" / ".keep-me"
+    other.mkdir()
+    assert not nodeimage.node_tarball().exists() and not nodeimage.base_tarball().exists()
+    assert nodeimage.clear_interrupted(lambda m: None) == 1
+    assert not half.exists() and other.exists()

@@ -94,6 +94,18 @@ def node_tarball() -> Path:
     return _dir() / f"node-{versions.KUBERNETES}-{node_key()}.tar"
 
 
+def clear_interrupted(log: Log = print) -> int:
+    """Remove what an interrupted build left (its temporary directories: a finished stage
+    appears only by rename), so the next build starts that stage again cleanly."""
+    left = [p for p in _dir().glob(".*-*") if p.is_dir()
+            and p.name.split("-")[0] in (".base", ".node")]
+    for path in left:
+        shutil.rmtree(path, ignore_errors=True)
+    if left:
+        log(f"removed {len(left)} half-built stage(s) of an interrupted build")
+    return len(left)
+
+
 def debian_mirror() -> str:
     """KUBELAB_DEBIAN_MIRROR, else the mirror apt already uses, else Debian's CDN."""
     if os.environ.get("KUBELAB_DEBIAN_MIRROR"):
@@ -144,6 +156,7 @@ def build_base(log: Log) -> Path:
     final = base_tarball()
     if final.is_file():
         return final
+    clear_interrupted(log)
     if os.geteuid() != 0 or not shutil.which("debootstrap"):
         raise KubelabError("building a kind node image needs root and debootstrap.",
                            "apt-get install debootstrap, and run `sudo kubelab build --kind`.")
@@ -281,6 +294,7 @@ def build_node(log: Log) -> Path:
     if final.is_file():
         return final
     base = build_base(log)
+    clear_interrupted(log)
     progs, control = programs()
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=".node-", dir=_dir()) as tmp:
