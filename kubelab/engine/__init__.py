@@ -148,11 +148,13 @@ def start(log: Callable[[str], None] = print) -> str:
     log("starting dockerd (data under kubelab's state directory"
         + (", privileged containers through kubelab-runc: this host's root lacks "
            "CAP_SYS_RESOURCE" if wrapper else "") + ")")
+    bridges_before = _docker_bridges()
     logfile = open(root / "dockerd.log", "ab")
     proc = subprocess.Popen(dockerd_argv(root, wrapper), stdout=logfile, stderr=logfile,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(),
-              "lib_modules": Path("/lib/modules").exists(), "wrapper": wrapper}
+              "lib_modules": Path("/lib/modules").exists(), "wrapper": wrapper,
+              "bridges_before": bridges_before}
     _state_file().write_text(json.dumps(record))
     env = dict(os.environ, DOCKER_HOST=host_value())
     deadline, said = time.monotonic() + STARTUP_SECONDS, 0.0
@@ -176,7 +178,8 @@ def start(log: Callable[[str], None] = print) -> str:
 
 def stop(log: Callable[[str], None] = print) -> None:
     """Stop kubelab's dockerd (and the containerd it started), then remove the bridges it
-    made and /lib/modules if dockerd created it (kind mounts it from the host)."""
+    made (none that existed before it started) and /lib/modules if dockerd created it
+    (kind mounts it from the host)."""
     record = _recorded()
     proc = _process(record)
     if proc is None:
@@ -196,8 +199,8 @@ def stop(log: Callable[[str], None] = print) -> None:
         except psutil.Error:
             pass
     psutil.wait_procs([c for c in children if c.is_running()], timeout=10)
-    for link in _docker_bridges():
-        subprocess.run(["ip", "link", "delete", link], capture_output=True)
+    for link in set(_docker_bridges()) - set(record.get("bridges_before", [])):
+        subprocess.run(["ip", "link", "delete", link], capture_output=True)   # ours only
     modules = Path("/lib/modules")
     if not record.get("lib_modules") and modules.is_dir() and not any(modules.iterdir()):
         modules.rmdir()
