@@ -20,8 +20,12 @@ spec:
 
 @solution("label-ssd", reveals=("label node NODE disktype=ssd",))
 def label_ssd(lab) -> None:  # noqa: ANN001
-    """kubectl label node <the first node> disktype=ssd"""
-    first = sorted(n for n in lab.names("Node") if not n.startswith("lab-agent"))[0]
+    """kubectl label node <the first node that takes pods> disktype=ssd"""
+    takes_pods = [n["metadata"]["name"] for n in lab.list("Node")
+                  if not n["metadata"]["name"].startswith("lab-agent")
+                  and not any(t.get("effect") in ("NoSchedule", "NoExecute")
+                              for t in n["spec"].get("taints") or [])]
+    first = sorted(takes_pods)[0]     # not a tainted control plane (kind, minikube)
     lab.kubectl(["label", "node", first, "disktype=ssd", "--overwrite"])
 
 
