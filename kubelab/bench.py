@@ -279,9 +279,10 @@ def cluster_pids(cluster) -> list[int]:  # noqa: ANN001
                                 f"label=io.x-k8s.kind.cluster={cluster.name}"],
                                capture_output=True, text=True, env=docker_env()).stdout.split()
         for name in names:
-            top = subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", name],
-                                 capture_output=True, text=True, env=docker_env()).stdout
-            pids += procs.cgroup_pids(int(top.strip()))
+            pid, cid = subprocess.run(["docker", "inspect", "--format",
+                                       "{{.State.Pid}} {{.Id}}", name], capture_output=True,
+                                      text=True, env=docker_env()).stdout.split()
+            pids += procs.cgroup_pids(int(pid), container=cid)
     return sorted(set(pids))
 
 

@@ -68,14 +68,20 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def cgroup_pids(pid: int, controller: str = "memory") -> list[int]:
-    """Every process in the cgroup subtree that `pid` belongs to (cgroup v1 controller):
-    a kind node container's systemd, containerd, kubelet and its pods."""
+def cgroup_pids(pid: int, controller: str = "memory", container: str = "") -> list[int]:
+    """Every process in the cgroup subtree that `pid` belongs to (cgroup v1 controller);
+    with `container` (an ID), the subtree of that container's own cgroup, since a
+    container's systemd moves itself into init.scope below it: a kind node's systemd,
+    containerd, kubelet and its pods."""
     try:
         for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
             _, controllers, path = line.split(":", 2)
             if controller in controllers.split(","):
-                root = Path(f"/sys/fs/cgroup/{controller}") / path.lstrip("/")
+                parts = path.strip("/").split("/")
+                if container:
+                    at = next((i for i, part in enumerate(parts) if container in part), None)
+                    parts = parts if at is None else parts[:at + 1]
+                root = Path(f"/sys/fs/cgroup/{controller}").joinpath(*parts)
                 break
         else:
             return [pid]
