@@ -63,8 +63,11 @@ def docker(*args: str) -> str:
 
 
 def machine_state() -> dict:
-    """What `down` must put back: kind's containers, this machine's routes and rules."""
+    """What `down` must put back: kind's containers and network, this machine's routes,
+    interfaces and rules."""
     return {"containers": docker("ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster").split(),
+            "networks": sorted(docker("network", "ls", "--format", "{{.Name}}").split()),
+            "interfaces": sorted(host.snapshot()["interfaces"]),
             "routes": subprocess.run(["ip", "route"], capture_output=True, text=True).stdout,
             "rules": {b: host.iptables_rules(b) for b in ("iptables", "ip6tables")}}
 
@@ -216,5 +219,7 @@ def test_down_leaves_no_container_route_or_rule(kl):
     report(f"kind: down in {time.monotonic() - start:.1f} s")
     after, before = machine_state(), kl["before"]
     assert after["containers"] == before["containers"] == []
+    assert after["networks"] == before["networks"]
+    assert after["interfaces"] == before["interfaces"]
     assert after["routes"] == before["routes"]
     assert after["rules"] == before["rules"]

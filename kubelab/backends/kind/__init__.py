@@ -178,6 +178,29 @@ def _owned() -> bool:
     return (state_dir() / OWNER_FILE).is_file()
 
 
+def network_exists(name: str = "kind") -> bool:
+    return subprocess.run(["docker", "network", "inspect", name], capture_output=True,
+                          env=docker_env(), timeout=30).returncode == 0
+
+
+def _remove_network_if_ours(log: Log, name: str = "kind") -> None:
+    """kind leaves its Docker network behind; remove it when `up` created it and nothing
+    else uses it (its bridge and route go with it)."""
+    try:
+        owner = json.loads((state_dir() / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return
+    if owner.get("network_existed", True) or not network_exists(name):
+        return
+    users = subprocess.run(["docker", "network", "inspect", name, "--format",
+                            "{{len .Containers}}"], capture_output=True, text=True,
+                           env=docker_env(), timeout=30).stdout.strip()
+    if users == "0":
+        subprocess.run(["docker", "network", "rm", name], capture_output=True,
+                       env=docker_env(), timeout=60)
+        log(f"removed the Docker network {name!r} kind had created")
+
+
 def _run(argv: list[str], what: str, log: Log, timeout: float) -> None:
     """Run kind with its own progress lines passed through, bounded by `timeout`."""
     log(f"$ {' '.join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv))}")
@@ -206,7 +229,8 @@ def up(nodes: int = 3, log: Log = print, **_: object) -> Cluster:
     if built:
         image = nodeimage.ensure_image(log)
     start = time.monotonic()
-    (state_dir() / OWNER_FILE).write_text(json.dumps({"name": NAME, "image": image}))
+    (state_dir() / OWNER_FILE).write_text(json.dumps(
+        {"name": NAME, "image": image, "network_existed": network_exists()}))
     cluster = Cluster(backend="kind", kubeconfig=str(lab_kubeconfig()), context=CONTEXT,
                       created_by_kubelab=True, name=NAME,
                       details={"nodes": nodes, "image": image})
@@ -255,6 +279,7 @@ def down(cluster: Cluster, log: Log = print) -> None:
         return
     network.unroute(cluster, NAME)
     _run(delete_argv(), "kind delete cluster", log, timeout=300)
+    _remove_network_if_ours(log)
     (state_dir() / OWNER_FILE).unlink(missing_ok=True)
 
 
