@@ -16,7 +16,6 @@ import ipaddress
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from ...cluster import Cluster
 from ...engine import answers, docker_env
 from ...errors import KubelabError
 from ...paths import lab_kubeconfig, state_dir
+from ..sandbox import port_free
 from . import network, nodeimage
 from ..base import Backend, register
 
@@ -137,13 +137,7 @@ def existing_clusters() -> list[str]:
 
 
 def port_taken(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
+    return not port_free(port, host)
 
 
 def preflight() -> None:
