@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 
 _RUNNING: list["Background"] = []
 
@@ -115,6 +116,24 @@ def stream(argv: list[str], seconds: float, *, what: str = "", env: dict[str, st
     most every `batch` seconds), not at the end. Returns (everything it printed, whether
     it ended by itself). With `progress`, a silent command shows what is running after a
     moment (kubelab/progress.py). Raises FileNotFoundError for a missing program."""
+    done = run_streamed(argv, seconds, what=what, env=env, printer=printer,
+                        progress=progress, batch=batch)
+    return done.output, done.finished
+
+
+@dataclass
+class Streamed:
+    output: str
+    finished: bool              # ended by itself, before its time was up
+    returncode: int | None      # None when it was stopped
+
+
+def run_streamed(argv: list[str], seconds: float, *, what: str = "",
+                 env: dict[str, str] | None = None,
+                 printer=None,  # noqa: ANN001 - a callable taking the printed text
+                 progress: bool = True, batch: float = 0.5) -> Streamed:
+    """`stream`, also returning the command's exit code (for commands whose failure
+    matters, such as `kind create cluster`)."""
     import queue
     from .progress import Waiting
     say = printer or (lambda text: print(text, flush=True))
@@ -177,4 +196,4 @@ def stream(argv: list[str], seconds: float, *, what: str = "", env: dict[str, st
     else:
         proc.wait(timeout=5)
     waiting.finish(True)
-    return "".join(seen), finished
+    return Streamed("".join(seen), finished, proc.returncode if finished else None)

@@ -160,3 +160,21 @@ def test_an_interrupted_node_image_build_starts_its_stage_again(tmp_path, monkey
     assert not nodeimage.node_tarball().exists() and not nodeimage.base_tarball().exists()
     assert nodeimage.clear_interrupted(lambda m: None) == 1
     assert not half.exists() and other.exists()
+
+
+def test_kind_output_is_passed_through_as_it_comes_and_failures_name_the_fix(monkeypatch):
+    """kind prints its steps while it works; a learner sees them then, not at the end."""
+    import time as clock
+    seen: list[tuple[float, str]] = []
+    start = clock.monotonic()
+    kind._run(["sh", "-c", "echo ' • Preparing nodes'; sleep 1; echo ' ✓ Preparing nodes'"],
+              "kind create cluster", lambda m: seen.append((clock.monotonic() - start, m)),
+              timeout=30)
+    steps = [t for t, m in seen if m.startswith("  ") and "Preparing nodes" in m]
+    assert len(steps) == 2 and steps[0] < 0.9 <= steps[1], seen   # the first came early
+    with pytest.raises(KubelabError) as e:
+        kind._run(["sh", "-c", "echo 'ERROR: failed to pull image \"kindest/node\"'; exit 1"],
+                  "kind create cluster", lambda m: None, timeout=30)
+    assert "exit 1" in e.value.problem and "kubelab build --kind" in e.value.fix
+    with pytest.raises(KubelabError, match="did not finish in 1 s"):
+        kind._run(["sleep", "5"], "kind create cluster", lambda m: None, timeout=1)

@@ -25,6 +25,7 @@ from typing import Callable
 import yaml
 
 from ... import binaries, versions
+from ...background import run_streamed
 from ...cluster import Cluster
 from ...engine import answers, docker_env
 from ...errors import KubelabError
@@ -196,20 +197,17 @@ def _remove_network_if_ours(log: Log, name: str = "kind") -> None:
 
 
 def _run(argv: list[str], what: str, log: Log, timeout: float) -> None:
-    """Run kind with its own progress lines passed through, bounded by `timeout`."""
+    """Run kind, passing its progress lines through as they come, bounded by `timeout`."""
     log(f"$ {' '.join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv))}")
-    try:
-        proc = subprocess.run(argv, timeout=timeout, env=docker_env(), capture_output=True,
-                              text=True)
-    except subprocess.TimeoutExpired:
+    done = run_streamed(argv, timeout, what=what, env=docker_env(), progress=True,
+                        printer=lambda text: [log("  " + line.strip())
+                                              for line in text.splitlines() if line.strip()])
+    if not done.finished:
         raise KubelabError(f"{what} did not finish in {timeout:.0f} s.",
-                           "run `kubelab down`, then `kubelab doctor`.") from None
-    for line in (proc.stdout + proc.stderr).splitlines():
-        if line.strip():
-            log("  " + line.strip())
-    if proc.returncode != 0:
-        pull = "failed to pull image" in proc.stdout + proc.stderr
-        raise KubelabError(f"{what} failed (exit {proc.returncode}).",
+                           "run `kubelab down`, then `kubelab doctor`.")
+    if done.returncode != 0:
+        pull = "failed to pull image" in done.output
+        raise KubelabError(f"{what} failed (exit {done.returncode}).",
                            "this machine cannot pull kind's node image: build one here with "
                            "`kubelab build --kind` (Linux, root), then `kubelab up --backend "
                            "kind` again." if pull else
