@@ -28,7 +28,7 @@ from ... import binaries, versions
 from ...background import run_streamed
 from ...cluster import Cluster
 from ...engine import answers, docker_env
-from ...errors import KubelabError
+from ...errors import BackendUnavailable, KubelabError
 from ...paths import lab_kubeconfig, state_dir
 from ..sandbox import port_free
 from . import network, nodeimage
@@ -41,10 +41,6 @@ CONTEXT = f"kind-{NAME}"
 PORT_MAPPINGS = [(80, 8080), (443, 8443), (30080, 30080)]
 OWNER_FILE = "kind-owner.json"
 Log = Callable[[str], None]
-
-
-class BackendUnavailable(KubelabError):
-    """A backend cannot start here: a tool or the engine is missing, or a port is taken."""
 
 
 def kind_binary() -> str:
