@@ -139,15 +139,21 @@ KIND_GROUPS = {
     "kind": (versions.KIND, ("kind",)),
     "kubernetes-kind": (versions.KUBERNETES, ("kubeadm", "kubectl")),
 }
+# minikube: its CLI, and the storage provisioner and etcd its kicbase image carries.
+MINIKUBE_GROUPS = {
+    "minikube": (versions.MINIKUBE, ("minikube", "storage-provisioner")),
+    "etcd-kubeadm": (versions.KUBEADM_ETCD, ("etcd",)),
+}
 
 
 def node_group(group: str, *, build: bool = True) -> Path:
     """The cache directory holding a node group's programs, building it if missing."""
-    version, names = {**NODE_GROUPS, **KIND_GROUPS}[group]
+    version, names = {**NODE_GROUPS, **KIND_GROUPS, **MINIKUBE_GROUPS}[group]
     where = group_dir(group, version)
     if not all((where / n).is_file() for n in names):
         if not build:
-            flag = "--kind" if group in KIND_GROUPS else "--node"
+            flag = ("--kind" if group in KIND_GROUPS else
+                    "--minikube" if group in MINIKUBE_GROUPS else "--node")
             raise KubelabError(f"the {group} {version} programs are not built yet.",
                                f"run `kubelab build {flag}` (needs Go; several minutes).")
         gobuild.build_group(group, where)

@@ -145,10 +145,12 @@ def cmd_build(args: argparse.Namespace) -> int:
                                                  file=sys.stderr, flush=True))
     print(f"{'gateway-api CRDs':>24}  {versions.GATEWAY_API:>8}  {crds[0].parent}")
     groups = {}
-    if args.node or args.kind:
+    if args.node or args.kind or args.minikube:
         groups.update(binaries.NODE_GROUPS)
-    if args.kind:
+    if args.kind or args.minikube:
         groups.update(binaries.KIND_GROUPS)
+    if args.minikube:
+        groups.update(binaries.MINIKUBE_GROUPS)
     if groups:
         for group, (version, names) in groups.items():
             start = time.monotonic()
@@ -162,6 +164,13 @@ def cmd_build(args: argparse.Namespace) -> int:
                                                        file=sys.stderr, flush=True))
         print(f"{'kind node image':>24}  {versions.KUBERNETES:>8}  {tarball}  "
               f"({nodeimage.image_tag()}; {time.monotonic() - start:.0f} s)")
+    if args.minikube:
+        from .backends.minikube import kicbase
+        start = time.monotonic()
+        tarball = kicbase.build(lambda m: print(f"[kubelab build minikube] {m}",
+                                                file=sys.stderr, flush=True))
+        print(f"{'minikube node image':>24}  {versions.MINIKUBE:>8}  {tarball}  "
+              f"({kicbase.image_tag()}; {time.monotonic() - start:.0f} s)")
     return 0
 
 
@@ -468,6 +477,8 @@ def parser() -> argparse.ArgumentParser:
                     help="also build the local backend's node (containerd, kubelet, ...)")
     bd.add_argument("--kind", action="store_true",
                     help="also build kind and a kind node image (Linux, root, debootstrap)")
+    bd.add_argument("--minikube", action="store_true",
+                    help="also build minikube and its node image (Linux, root, debootstrap)")
     bd.set_defaults(run=cmd_build)
 
     en = _command(sub, "engine", "kubelab's own Docker engine (Linux, root), for kind")

@@ -41,6 +41,8 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("CGO_ENABLED", "0")
     env.setdefault("GOTOOLCHAIN", "local")   # never download a toolchain unless told to
+    # k8s.io/minikube has no entry in the checksum database (see versions.MINIKUBE)
+    env["GONOSUMDB"] = ",".join(filter(None, [env.get("GONOSUMDB"), "k8s.io/minikube"]))
     env["GOFLAGS"] = (env.get("GOFLAGS", "") + " -buildvcs=false -mod=mod").strip()
     return env
 
@@ -57,7 +59,8 @@ def _summary(args: list[str]) -> str:
     return " ".join(a for a in args if len(a) < 80)
 
 
-def _go(args: list[str], cwd: Path, log, every: float | None = None) -> str:  # noqa: ANN001
+def _go(args: list[str], cwd: Path, log, every: float | None = None,  # noqa: ANN001
+        env: dict[str, str] | None = None) -> str:
     """Run `go ARGS`, saying what it does, and while it runs a line every `every` seconds
     (PROGRESS_EVERY): time so far and what Go last reported (a package compiled, a module
     downloaded), so a 5-minute compile is never silent. Returns its stdout."""
@@ -69,7 +72,7 @@ def _go(args: list[str], cwd: Path, log, every: float | None = None) -> str:  # 
     summary = _summary(args)
     log(f"$ go {summary}")
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**_env(), **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     out: list[str] = []
     err: list[str] = []
@@ -88,7 +91,10 @@ def _go(args: list[str], cwd: Path, log, every: float | None = None) -> str:  # 
     seconds = time.monotonic() - start
     stderr = "".join(err)
     if proc.returncode != 0:
-        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        # the compiler's own messages, not the package names `build -v` lists
+        lines = stderr.strip().splitlines()
+        errors = [ln for ln in lines if ln.startswith("#") or ".go:" in ln or ":" in ln]
+        tail = "\n".join((errors or lines)[-15:])
         raise KubelabError(f"`go {' '.join(args)}` failed after {seconds:.0f} s:\n{tail}",
                            "check that the Go module proxy is reachable (GOPROXY) and Go is "
                            "1.26 or newer.")
@@ -183,14 +189,14 @@ def build_kubernetes(out: Path, log) -> None:  # noqa: ANN001
                  str(out / cmd), f"k8s.io/kubernetes/cmd/{cmd}"], work, log)
 
 
-def build_etcd(out: Path, log) -> None:  # noqa: ANN001
+def build_etcd(out: Path, log, version: str = versions.ETCD) -> None:  # noqa: ANN001
     module = versions.GO_MODULES["etcd"]
     with tempfile.TemporaryDirectory(prefix="kubelab-etcd-") as tmp:
         work = Path(tmp)
-        upstream = _module_gomod(module, versions.ETCD, work, log)
+        upstream = _module_gomod(module, version, work, log)
         go_line = re.search(r"^go\s+(\S+)", upstream, re.MULTILINE)
         gomod = (f"module kubelab.local/etcd-build\n\ngo {go_line.group(1) if go_line else '1.26'}"
-                 f"\n\nrequire {module} {versions.ETCD}\n")
+                 f"\n\nrequire {module} {version}\n")
         _prepare(work, gomod, [module], log)
         _go(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "etcd"), module],
             work, log)
@@ -286,6 +292,13 @@ def _node_programs(group: str) -> list[tuple[str, str, str, str]]:
                  "-s -w", "")]
     if group == "kind":
         return [("kind", module, "-s -w", "")]
+    if group == "minikube":   # as its Makefile stamps it
+        pv = f"{module}/pkg/version"
+        ld = (f"-s -w -X {pv}.version={version} -X {pv}.isoVersion={versions.MINIKUBE_ISO} "
+              f"-X {pv}.storageProvisionerVersion={versions.STORAGE_PROVISIONER}")
+        return [("minikube", f"{module}/cmd/minikube", ld, "libvirt_dlopen"),
+                ("storage-provisioner", f"{module}/cmd/storage-provisioner",
+                 f"-s -w -X {module}/pkg/storage.version={versions.STORAGE_PROVISIONER}", "")]
     if group == "traefik":
         return [("traefik", f"{module}/cmd/traefik",
                  f"-s -w -X {module}/pkg/version.Version={version}", "")]
@@ -326,11 +339,13 @@ def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
                  + "\n".join(godebug_lines(upstream)) + f"\n\nrequire {module} {version}\n\n"
                  + "\n".join(inherited_directives(upstream, Path(info["Dir"]))) + "\n")
         _prepare(work, gomod, sorted({pkg for _, pkg, _, _ in programs}), log)
+        # minikube's KVM driver is cgo (libvirt, opened at run time: libvirt_dlopen)
+        env = {"CGO_ENABLED": "1"} if group == "minikube" else None
         for name, pkg, ldflags, tags in programs:
             args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name)]
             if tags:
                 args += ["-tags", tags]
-            _go([*args, pkg], work, log)
+            _go([*args, pkg], work, log, env=env)
         if group == "metallb":     # its CustomResourceDefinitions, applied by `up`
             crds = out / "crds"
             crds.mkdir()
@@ -341,6 +356,7 @@ def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
 BUILDERS = {"kubernetes": build_kubernetes, "etcd": build_etcd, "kwok": build_kwok,
             "kubernetes-node": build_kubernetes_node,
             "kubernetes-kind": build_kubernetes_kind,
+            "etcd-kubeadm": lambda out, log: build_etcd(out, log, versions.KUBEADM_ETCD),
             **{g: (lambda out, log, g=g: build_node_group(g, out, log))
                for g in versions.NODE_GO_MODULES}}
 

@@ -398,15 +398,33 @@ class Lab:
         if not self.skip_unless(needs, f"`{command}`"):
             return None
         from .background import stream
+        argv, env = shlex.split(command), None
+        if argv[0] == "minikube":
+            from .backends import minikube
+            argv, added = minikube.command_argv(argv)
+            env = minikube.env()
+            if added:
+                print(tr("(kubelab adds, because this machine cannot pull minikube's images: "
+                         "{flags})", flags=" ".join(added)))
+        elif argv[0] == "docker":
+            from .engine import docker_env
+            env = {**os.environ, **docker_env()}
         try:
-            out, finished = stream(shlex.split(command), seconds=timeout,
-                                   what=f"`{command}`")
+            out, finished = stream(argv, seconds=timeout, what=f"`{command}`", env=env)
         except FileNotFoundError:
             raise KubelabError(tr("{program} is not installed.", program=command.split()[0]),
                                tr("install it, or use another backend.")) from None
         if not finished:
             print(tr("(stopped after {seconds:.0f} s)", seconds=timeout))
+        elif argv[0].endswith("minikube"):
+            minikube.after_command(argv, self.cluster, self.say)
         return out
+
+    def node_containers(self) -> dict[str, str]:
+        """minikube's node containers on the Docker engine: name -> state ("running",
+        "exited"), as `docker ps -a` shows them."""
+        from .backends import minikube
+        return minikube.node_containers()
 
     @property
     def workshop_namespaces(self) -> list[str]:
@@ -570,6 +588,9 @@ class Lab:
         commands. Safe to run twice."""
         from .background import stop_all
         stop_all()
+        if self.cluster.backend == "minikube" and self.supports("minikube"):
+            from .backends import minikube      # a chapter's second profile or extra node
+            minikube.tidy(self.cluster, self.say)
         if self.workshop:
             self._empty_workshop_namespaces(timeout)
         else:

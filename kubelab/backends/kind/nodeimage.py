@@ -44,7 +44,9 @@ Log = Callable[[str], None]
 # What kind's base image installs that a node needs, as Debian packages.
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "conntrack", "iptables", "nftables",
                  "iproute2", "ethtool", "util-linux", "mount", "kmod", "libseccomp2",
-                 "procps", "ca-certificates", "bash", "runc", "socat", "netbase")
+                 "procps", "ca-certificates", "bash", "runc", "socat", "netbase",
+                 # minikube provisions its nodes over SSH as a sudo user (kicbase.py)
+                 "openssh-server", "sudo")
 # systemd units a container node does not want (kind removes the same kind of wants).
 DROP_WANTS = ("etc/systemd/system/multi-user.target.wants", "etc/systemd/system/getty.target.wants",
               "lib/systemd/system/multi-user.target.wants", "lib/systemd/system/local-fs.target.wants",
@@ -98,7 +100,7 @@ def clear_interrupted(log: Log = print) -> int:
     """Remove what an interrupted build left (its temporary directories: a finished stage
     appears only by rename), so the next build starts that stage again cleanly."""
     left = [p for p in _dir().glob(".*-*") if p.is_dir()
-            and p.name.split("-")[0] in (".base", ".node")]
+            and p.name.split("-")[0] in (".base", ".node", ".kicbase")]
     for path in left:
         shutil.rmtree(path, ignore_errors=True)
     if left:
@@ -210,8 +212,9 @@ def iptables_files(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
     return files, links
 
 
-def control_plane_images(root: Path, progs: dict[str, Path],
-                         control: dict[str, Path]) -> list[images.Image]:
+def control_plane_images(root: Path, progs: dict[str, Path], control: dict[str, Path],
+                         etcd_image: str = versions.KIND_NODE_IMAGES["etcd"]
+                         ) -> list[images.Image]:
     """What kubeadm runs as static pods and DaemonSets, under the names it pulls."""
     out = []
     for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
@@ -221,8 +224,7 @@ def control_plane_images(root: Path, progs: dict[str, Path],
     out.append(images.Image(versions.KIND_NODE_IMAGES["kube-proxy"],
                             {"/usr/local/bin/kube-proxy": progs["kube-proxy"], **ipt_files},
                             links=ipt_links))
-    out.append(images.Image(versions.KIND_NODE_IMAGES["etcd"],
-                            {"/usr/local/bin/etcd": control["etcd"]}))
+    out.append(images.Image(etcd_image, {"/usr/local/bin/etcd": control["etcd"]}))
     wanted = {versions.NODE_IMAGES["pause"], versions.NODE_IMAGES["coredns"]}
     out += [i for i in images.workbook_images(progs) if i.name in wanted]
     return out
@@ -290,63 +292,85 @@ def programs() -> tuple[dict[str, Path], dict[str, Path]]:
 
 def build_node(log: Log) -> Path:
     """The node's root file system as a tar (cached by node_key())."""
-    final = node_tarball()
+    progs, control = programs()
+    placed = {"usr/bin": ("kubelet", "kubeadm", "kubectl"), **RUNTIME_PLACES}
+    return assemble(node_tarball(), "node", placed, nodefiles.FILES, nodefiles.ENABLED_UNITS,
+                    lambda root: control_plane_images(root, progs, control), progs, log,
+                    extra_dirs=("kind/manifests",))
+
+
+# Where the container runtime's programs go in every node image built here.
+RUNTIME_PLACES = {"usr/local/bin": ("containerd", "containerd-shim-runc-v2", "ctr", "crictl"),
+                  "opt/cni/bin": ("bridge", "host-local", "loopback", "portmap")}
+
+
+def assemble(final: Path, stage: str, placed: dict[str, tuple[str, ...]],
+             files: dict[str, tuple[str, int]], units: tuple[str, ...],
+             images_for: Callable[[Path], list[images.Image]], progs: dict[str, Path],
+             log: Log, extra_dirs: tuple[str, ...] = (),
+             customize: Callable[[Path], None] | None = None) -> Path:
+    """A node image on the shared base: programs placed, files written, units enabled,
+    images preloaded into its containerd; packed to `final` (written last, by rename)."""
     if final.is_file():
         return final
     base = build_base(log)
     clear_interrupted(log)
-    progs, control = programs()
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=".node-", dir=_dir()) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".{stage}-", dir=_dir()) as tmp:
         work = Path(tmp)
         root = work / "rootfs"
         root.mkdir()
         _run(["tar", "-C", str(root), "--numeric-owner", "-xpf", str(base)],
              "unpacking the base", log)
-        placed = {"usr/bin": ("kubelet", "kubeadm", "kubectl"),
-                  "usr/local/bin": ("containerd", "containerd-shim-runc-v2", "ctr", "crictl"),
-                  "opt/cni/bin": ("bridge", "host-local", "loopback", "portmap")}
         for where, names in placed.items():
             (root / where).mkdir(parents=True, exist_ok=True)
             for name in names:
                 shutil.copy2(progs[name], root / where / name)
                 (root / where / name).chmod(0o755)
-        for rel, (text, mode) in nodefiles.FILES.items():
+        for rel, (text, mode) in files.items():
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             path.chmod(mode)
         wants = root / "etc/systemd/system/multi-user.target.wants"
         wants.mkdir(parents=True, exist_ok=True)
-        for unit in nodefiles.ENABLED_UNITS:
+        for unit in units:
             link = wants / unit
             if not link.is_symlink():
-                link.symlink_to(f"/etc/systemd/system/{unit}")
+                target = (f"/etc/systemd/system/{unit}"
+                          if (root / "etc/systemd/system" / unit).exists()
+                          else f"/lib/systemd/system/{unit}")
+                link.symlink_to(target)
         for d in ("etc/kubernetes/manifests", "etc/cni/net.d", "var/lib/containerd",
-                  "kind/manifests"):
+                  *extra_dirs):
             (root / d).mkdir(parents=True, exist_ok=True)
-        built = control_plane_images(root, progs, control)
-        _preload(root, work, built, progs, log)
-        partial = work / "node.tar"
+        if customize:
+            customize(root)
+        _preload(root, work, images_for(root), progs, log)
+        partial = work / f"{stage}.tar"
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
-             "packing the node image", log)
+             f"packing the {stage} image", log)
         partial.rename(final)
-    for old in _dir().glob("node-*.tar"):           # earlier versions: only the cache grows
+    prefix = final.name.split("-")[0]
+    for old in _dir().glob(f"{prefix}-*.tar"):     # earlier versions: only the cache grows
         if old != final:
             old.unlink()
-    log(f"node image assembled in {time.monotonic() - start:.0f} s -> {final.name}")
+    log(f"{stage} image assembled in {time.monotonic() - start:.0f} s -> {final.name}")
     return final
 
 
-def ensure_image(log: Log = print) -> str:
-    """The node image in the Docker engine, built or imported if missing; its tag."""
-    tag = image_tag()
+def image_present(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True,
+                          env=docker_env()).returncode == 0
+
+
+def import_image(tarball: Path, tag: str, log: Log) -> str:
+    """The image `tag` in the Docker engine, imported from `tarball` if missing; earlier
+    tags of the same repository are removed."""
     env = docker_env()
-    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True,
-                      env=env).returncode == 0:
+    if image_present(tag):
         return tag
-    tarball = build_node(log)
-    # (`docker import` takes no STOPSIGNAL; kind deletes nodes with `docker rm -f`)
+    # (`docker import` takes no STOPSIGNAL; kind and minikube delete nodes with `docker rm -f`)
     _run(["docker", "import", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
           "--change", "ENV container=docker",
           str(tarball), tag], f"importing the node image into Docker as {tag}", log, env=env)
@@ -356,3 +380,9 @@ def ensure_image(log: Log = print) -> str:
     if stale:                                # images of earlier kubelab versions
         subprocess.run(["docker", "rmi", *stale], capture_output=True, env=env)
     return tag
+
+
+def ensure_image(log: Log = print) -> str:
+    """The node image in the Docker engine, built or imported if missing; its tag."""
+    tag = image_tag()
+    return tag if image_present(tag) else import_image(build_node(log), tag, log)
