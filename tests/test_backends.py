@@ -140,6 +140,7 @@ def test_minikube_start_of_a_second_profile_gets_the_offline_flags(isolated_home
 
 
 def test_minikube_refuses_a_profile_it_did_not_create(isolated_home, monkeypatch):
+    monkeypatch.setattr(minikube, "node_containers", lambda: {})
     monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
     monkeypatch.setattr(minikube, "answers", lambda: (True, "20.10.24"))
     monkeypatch.setattr(minikube, "profiles", lambda: ["kubelab"])
@@ -148,7 +149,20 @@ def test_minikube_refuses_a_profile_it_did_not_create(isolated_home, monkeypatch
     assert "kubelab did not create it" in e.value.problem and "MINIKUBE_HOME" in e.value.fix
 
 
+def test_minikube_leaves_another_homes_profile_of_the_same_name_alone(isolated_home,
+                                                                      monkeypatch):
+    monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
+    monkeypatch.setattr(minikube, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(minikube, "profiles", lambda: [])
+    monkeypatch.setattr(minikube, "node_containers",
+                        lambda: {"kubelab": "running", "kubelab-m02": "exited"})
+    with pytest.raises(BackendUnavailable) as e:
+        minikube.preflight()
+    assert "kubelab, kubelab-m02" in e.value.problem and "minikube delete" in e.value.fix
+
+
 def test_minikube_says_how_to_build_its_image_where_it_cannot_pull(isolated_home, monkeypatch):
+    monkeypatch.setattr(minikube, "node_containers", lambda: {})
     monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
     monkeypatch.setattr(minikube, "answers", lambda: (True, "20.10.24"))
     monkeypatch.setattr(minikube, "profiles", lambda: [])

@@ -31,7 +31,11 @@ from kubelab.node import host
 from kubelab.traffic import http_get
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# Every chapter runs on minikube (tests/test_minikube.py), which has the same kind of
+# nodes, pod routes and add-ons; kind runs the ones whose text or cells speak of kind
+# (its port mapping, its node names), to keep CI within its time on a fresh machine.
+KIND_CHAPTERS = ("00-start-here", "05a-pods-replicasets", "06-services", "07-ingress")
+NOTEBOOKS = [ROOT / "notebooks" / f"{c}.ipynb" for c in KIND_CHAPTERS]
 REPORT = ROOT / ".ci-state" / "kind-report.txt"
 NODES = 3
 

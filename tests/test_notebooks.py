@@ -1,5 +1,7 @@
-"""Every chapter executed end-to-end by papermill against the lab, twice in a row (a
-chapter must clean up after itself and survive a rerun). nbval runs them once more.
+"""Every chapter executed end-to-end by papermill against the lab. nbval (the README's
+`pytest` collects notebooks/ after tests/) runs each a second time on the same lab, so a
+chapter must clean up after itself and survive a rerun; two papermill passes and a third
+by nbval ran every chapter three times for what two runs prove.
 The Korean edition (notebooks/ko) runs once per chapter, and must print Korean check lines."""
 from __future__ import annotations
 
@@ -52,18 +54,16 @@ def checks_passed(nb) -> int:
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_twice_in_a_row(notebook, tmp_path, cluster):
-    for run in (1, 2):
-        nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.run{run}.ipynb",
-                              {"backend": "auto"})
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        skipped = skipped_cells(nb)
-        line = f"{notebook.stem} run {run}: {figures}"
-        report(line)
-        assert checks_passed(nb) > 0
-        # a chapter that skips more than a third of its cells here teaches too little
-        if cluster.backend == "sandbox":
-            assert skipped * 3 <= len(code), line
+def test_notebook_runs(notebook, tmp_path, cluster):
+    nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.ipynb", {"backend": "auto"})
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    skipped = skipped_cells(nb)
+    line = f"{notebook.stem}: {figures}"
+    report(line)
+    assert checks_passed(nb) > 0
+    # a chapter that skips more than a third of its cells here teaches too little
+    if cluster.backend == "sandbox":
+        assert skipped * 3 <= len(code), line
 
 
 def check_lines(nb) -> list[str]:
@@ -75,7 +75,7 @@ def check_lines(nb) -> list[str]:
 def test_korean_notebook_runs_once(notebook, tmp_path, cluster):
     nb, figures = execute(notebook, tmp_path / f"ko-{notebook.stem}.ipynb",
                           {"backend": "auto", "lang": "ko"})
-    report(f"ko/{notebook.stem} run 1: {figures}")
+    report(f"ko/{notebook.stem}: {figures}")
     assert checks_passed(nb) > 0
     lines = check_lines(nb)
     # every check line is kubelab's, translated from the chapter's catalogue

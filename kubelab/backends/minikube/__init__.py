@@ -175,6 +175,15 @@ def preflight(profile: str = PROFILE) -> None:
             "create it.",
             f"kubelab leaves it alone: delete it yourself (`MINIKUBE_HOME={home()} "
             f"minikube delete -p {profile}`) if it is yours to delete.")
+    theirs = [n for n in node_containers() if n == profile or n.startswith(f"{profile}-m")]
+    if theirs and not _owned(profile):
+        # another MINIKUBE_HOME's profile of the same name: minikube would take its
+        # containers for abandoned ones of this profile and delete them
+        raise BackendUnavailable(
+            f"Docker containers named {', '.join(sorted(theirs))} exist: a minikube profile "
+            f"{profile!r} that kubelab did not create (another MINIKUBE_HOME).",
+            f"kubelab leaves them alone: delete that profile with the minikube that made it "
+            f"(`minikube delete -p {profile}`) if it is yours to delete.")
     if not built_image_available() and os.environ.get("KUBELAB_MINIKUBE_PULL") != "1" \
             and not _can_pull():
         raise BackendUnavailable(
