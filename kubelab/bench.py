@@ -261,7 +261,7 @@ def node(args: argparse.Namespace) -> int:
 def cluster_pids(cluster) -> list[int]:  # noqa: ANN001
     """The processes that make up a lab cluster, for its memory: the sandbox's control
     plane; plus, for the local node, its daemons, containerd's shims and its pods; for
-    kind, everything inside the node containers (their cgroups)."""
+    kind and minikube, everything inside the node containers (their cgroups)."""
     from .backends import local
     from .engine import docker_env
     pids = list(sandbox.pids()) if cluster.backend in ("sandbox", "local") else []
@@ -274,15 +274,20 @@ def cluster_pids(cluster) -> list[int]:  # noqa: ANN001
                 pids += [c.pid for c in psutil.Process(shim).children(recursive=True)]
             except psutil.Error:
                 pass
+    names: list[str] = []
     if cluster.backend == "kind":
         names = subprocess.run(["docker", "ps", "-q", "--filter",
                                 f"label=io.x-k8s.kind.cluster={cluster.name}"],
                                capture_output=True, text=True, env=docker_env()).stdout.split()
-        for name in names:
-            pid, cid = subprocess.run(["docker", "inspect", "--format",
-                                       "{{.State.Pid}} {{.Id}}", name], capture_output=True,
-                                      text=True, env=docker_env()).stdout.split()
-            pids += procs.cgroup_pids(int(pid), container=cid)
+    elif cluster.backend == "minikube":      # its labels name each node, not the profile
+        from .backends import minikube
+        names = [n for n, state in minikube.node_containers().items() if state == "running"
+                 and (n == cluster.name or n.startswith(f"{cluster.name}-m"))]
+    for name in names:
+        pid, cid = subprocess.run(["docker", "inspect", "--format",
+                                   "{{.State.Pid}} {{.Id}}", name], capture_output=True,
+                                  text=True, env=docker_env()).stdout.split()
+        pids += procs.cgroup_pids(int(pid), container=cid)
     return sorted(set(pids))
 
 

@@ -22,8 +22,9 @@ import pytest
 from test_notebooks import checks_passed, execute, skipped_cells
 from test_notebooks import report as notebook_report
 
-from kubelab import backends, versions
+from kubelab import backends, procs, versions
 from kubelab.backends import minikube
+from kubelab.bench import cluster_pids
 from kubelab.engine import answers, docker_env
 from kubelab.errors import KubelabError
 from kubelab.node import host
@@ -115,8 +116,11 @@ def test_two_real_nodes_each_a_docker_container(mk):
     assert profile["Name"] == "kubelab"
     assert profile["Config"]["KubernetesConfig"]["KubernetesVersion"] == versions.KUBERNETES
     assert profile["Config"]["KubernetesConfig"]["ContainerRuntime"] == "containerd"
+    mb = procs.rss_mb(cluster_pids(mk["cluster"]))
     report(f"minikube nodes: {', '.join(sorted(nodes))}; kubelet {versions.KUBERNETES}, "
-           f"containerd {versions.CONTAINERD}; profile kept in kubelab's MINIKUBE_HOME")
+           f"containerd {versions.CONTAINERD}; {mb:.0f} MB RSS in the node containers; "
+           "profile kept in kubelab's MINIKUBE_HOME")
+    assert mb > 100
 
 
 def test_clusterip_and_dns_name_from_a_pod(mk, web):

@@ -290,7 +290,21 @@ def down(cluster: Cluster, log: Log = print) -> None:
     network.unroute(cluster, PROFILE)
     for profile in sorted(_owned_profiles()):
         run(delete_argv(profile), f"minikube delete -p {profile}", log, timeout=300)
+        _remove_network(profile, log)
         _own(profile, add=False)
+
+
+def _remove_network(profile: str, log: Log) -> None:
+    """minikube removes a profile's Docker network as it deletes each node, which fails
+    while another node still uses it; the last try can be the failing one (seen with 2
+    nodes). Remove it when minikube made it for this profile and nothing uses it."""
+    proc = subprocess.run(["docker", "network", "inspect", profile, "--format",
+                           '{{index .Labels "name.minikube.sigs.k8s.io"}} {{len .Containers}}'],
+                          capture_output=True, text=True, env=docker_env(), timeout=30)
+    if proc.returncode == 0 and proc.stdout.split() == [profile, "0"]:
+        subprocess.run(["docker", "network", "rm", profile], capture_output=True,
+                       env=docker_env(), timeout=60)
+        log(f"removed the Docker network {profile!r} minikube had left")
 
 
 def _owned_profiles() -> set[str]:
