@@ -185,6 +185,9 @@ def build_base(log: Log) -> Path:
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
              "packing the base", log)
         partial.rename(final)
+    for old in _dir().glob(f"base-{versions.DEBIAN_SUITE}-*.tar"):   # earlier bases
+        if old != final:
+            old.unlink()
     return final
 
 
