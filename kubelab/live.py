@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import watching
 from .i18n import tr
@@ -55,6 +56,7 @@ class LiveView:
         self._watchers: list = []
         self._widget = None
         self._start = 0.0
+        self._listeners: list[Callable[[bool], None]] = []
 
     # ---------------------------------------------------------------- running
     def __enter__(self) -> "LiveView":
@@ -117,6 +119,11 @@ class LiveView:
         self._refresh_widget(final=True)
         print(self.timeline())
 
+    def on_change(self, listener: Callable[[bool], None]) -> None:
+        """Call `listener(final)` after each change the view records (from its watching
+        thread, final=False) and once when it stops (final=True): how a chart follows."""
+        self._listeners.append(listener)
+
     # ---------------------------------------------------------------- reading
     def timeline(self) -> str:
         with self._lock:
@@ -170,3 +177,9 @@ class LiveView:
     def _refresh_widget(self, final: bool = False) -> None:
         if self._widget is not None:
             self._widget.value = self._table_html()
+        for listener in self._listeners:
+            try:
+                listener(final)
+            except Exception as e:  # noqa: BLE001 - a picture must never break the lesson
+                if final:
+                    print(tr("(the chart could not be drawn: {error})", error=e))
