@@ -78,7 +78,7 @@ def test_binder_environment_is_the_top_level_one():
 
 
 def test_ci_and_binder_install_with_the_constraints():
-    assert 'pip install -q -c constraints.txt -e ".[test]"' in (ROOT / ".ci/run").read_text()
+    assert 'pip install -q -c constraints.txt -e ".[test,lab]"' in (ROOT / ".ci/run").read_text()
     assert "pip install -c constraints.txt -e ." in (ROOT / "binder/postBuild").read_text()
 
 
