@@ -8,6 +8,8 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 _RUNNING: list["Background"] = []
 
@@ -197,3 +199,20 @@ def run_streamed(argv: list[str], seconds: float, *, what: str = "",
         proc.wait(timeout=5)
     waiting.finish(True)
     return Streamed("".join(seen), finished, proc.returncode if finished else None)
+
+
+def run_logged(argv: list[str], seconds: float, *, what: str, log: Callable[[str], None],
+               env: dict[str, str], fix: Callable[[str], str]) -> str:
+    """Run a cluster tool (kind, minikube), passing its lines to `log` as they come,
+    bounded by `seconds`; a failure raises with `fix(output)`. Returns its output."""
+    from .errors import KubelabError
+    log(f"$ {' '.join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv))}")
+    done = run_streamed(argv, seconds, what=what, env=env, progress=True,
+                        printer=lambda text: [log("  " + line.rstrip())
+                                              for line in text.splitlines() if line.strip()])
+    if not done.finished:
+        raise KubelabError(f"{what} did not finish in {seconds:.0f} s.",
+                           "run `kubelab down`, then `kubelab doctor`.")
+    if done.returncode != 0:
+        raise KubelabError(f"{what} failed (exit {done.returncode}).", fix(done.output))
+    return done.output

@@ -93,7 +93,7 @@ def _go(args: list[str], cwd: Path, log, every: float | None = None,  # noqa: AN
     if proc.returncode != 0:
         # the compiler's own messages, not the package names `build -v` lists
         lines = stderr.strip().splitlines()
-        errors = [ln for ln in lines if ln.startswith("#") or ".go:" in ln or ":" in ln]
+        errors = [ln for ln in lines if ln.startswith("#") or ":" in ln]
         tail = "\n".join((errors or lines)[-15:])
         raise KubelabError(f"`go {' '.join(args)}` failed after {seconds:.0f} s:\n{tail}",
                            "check that the Go module proxy is reachable (GOPROXY) and Go is "

@@ -399,7 +399,8 @@ class Lab:
             return None
         from .background import stream
         argv, env = shlex.split(command), None
-        if argv[0] == "minikube":
+        is_minikube = argv[0] == "minikube"
+        if is_minikube:
             from .backends import minikube
             argv, added = minikube.command_argv(argv)
             env = minikube.env()
@@ -416,7 +417,7 @@ class Lab:
                                tr("install it, or use another backend.")) from None
         if not finished:
             print(tr("(stopped after {seconds:.0f} s)", seconds=timeout))
-        elif argv[0].endswith("minikube"):
+        elif is_minikube:
             minikube.after_command(argv, self.cluster, self.say)
         return out
 

@@ -1,8 +1,10 @@
 """What every backend with real containers must do, as checks shared by the test modules
-of those backends (tests/test_local_node.py, tests/test_kind.py): each function runs one
-experiment on a real cluster through a chapter's Lab and asserts on what happened."""
+of those backends (tests/test_local_node.py, tests/test_kind.py, tests/test_minikube.py):
+each function runs one experiment on a real cluster through a chapter's Lab and asserts on
+what happened."""
 from __future__ import annotations
 
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -10,10 +12,30 @@ from typing import Callable
 
 from kubelab import versions
 from kubelab.bench import ROLLING
+from kubelab.engine import docker_env
+from kubelab.node import host
 from kubelab.traffic import http_get
 
 AGNHOST, PREV, BUSYBOX = (versions.IMAGES[k] for k in ("agnhost", "agnhost-prev", "busybox"))
 WEB = ROLLING.format(image=PREV)     # 3 replicas, readiness probe, graceful stop
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True,
+                          env=docker_env(), timeout=60).stdout
+
+
+def docker_machine_state(container_label: str, volumes: bool = False) -> dict:
+    """What `down` of a Docker backend must put back: its containers (by label) and the
+    engine's networks (and volumes), this machine's routes, interfaces and rules."""
+    state = {"containers": docker("ps", "-aq", "--filter", f"label={container_label}").split(),
+             "networks": sorted(docker("network", "ls", "--format", "{{.Name}}").split()),
+             "interfaces": sorted(host.snapshot()["interfaces"]),
+             "routes": subprocess.run(["ip", "route"], capture_output=True, text=True).stdout,
+             "rules": {b: host.iptables_rules(b) for b in ("iptables", "ip6tables")}}
+    if volumes:
+        state["volumes"] = sorted(docker("volume", "ls", "-q").split())
+    return state
 
 
 def client(lab, script: str, name: str = "client") -> str:  # noqa: ANN001

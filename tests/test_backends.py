@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from kubelab import backends, binaries, versions
+from kubelab import backends, binaries, engine, versions
 from kubelab.backends import kind, minikube, sandbox
 from kubelab.errors import BackendUnavailable, KubelabError
 from kubelab.paths import lab_kubeconfig
@@ -52,7 +52,7 @@ def test_kind_config_for_the_image_built_here_pins_etcd_and_routes_pods_itself()
 
 def test_kind_refuses_a_cluster_it_did_not_create(isolated_home, monkeypatch):
     monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
-    monkeypatch.setattr(kind, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(engine, "answers", lambda: (True, "20.10.24"))
     monkeypatch.setattr(kind, "existing_clusters", lambda: ["kubelab"])
     with pytest.raises(KubelabError) as e:
         kind.preflight()
@@ -62,7 +62,7 @@ def test_kind_refuses_a_cluster_it_did_not_create(isolated_home, monkeypatch):
 def test_kind_names_a_taken_port(isolated_home, monkeypatch):
     import socket
     monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
-    monkeypatch.setattr(kind, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(engine, "answers", lambda: (True, "20.10.24"))
     monkeypatch.setattr(kind, "existing_clusters", lambda: [])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,7 +76,7 @@ def test_kind_names_a_taken_port(isolated_home, monkeypatch):
 
 def test_kind_without_an_engine_says_how_to_start_one(isolated_home, monkeypatch):
     monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
-    monkeypatch.setattr(kind, "answers", lambda: (False, "no Docker engine is running"))
+    monkeypatch.setattr(engine, "answers", lambda: (False, "no Docker engine is running"))
     with pytest.raises(KubelabError) as e:
         kind.preflight()
     assert "Docker engine" in e.value.problem and "kubelab engine start" in e.value.fix
@@ -84,7 +84,7 @@ def test_kind_without_an_engine_says_how_to_start_one(isolated_home, monkeypatch
 
 def test_kind_refuses_an_old_docker(isolated_home, monkeypatch):
     monkeypatch.setattr(kind, "kind_binary", lambda: "kind")
-    monkeypatch.setattr(kind, "answers", lambda: (True, "19.03.15"))
+    monkeypatch.setattr(engine, "answers", lambda: (True, "19.03.15"))
     with pytest.raises(KubelabError) as e:
         kind.preflight()
     assert "too old" in e.value.problem
@@ -142,7 +142,7 @@ def test_minikube_start_of_a_second_profile_gets_the_offline_flags(isolated_home
 def test_minikube_refuses_a_profile_it_did_not_create(isolated_home, monkeypatch):
     monkeypatch.setattr(minikube, "node_containers", lambda: {})
     monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
-    monkeypatch.setattr(minikube, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(engine, "answers", lambda: (True, "20.10.24"))
     monkeypatch.setattr(minikube, "profiles", lambda: ["kubelab"])
     with pytest.raises(BackendUnavailable) as e:
         minikube.preflight()
@@ -152,7 +152,7 @@ def test_minikube_refuses_a_profile_it_did_not_create(isolated_home, monkeypatch
 def test_minikube_leaves_another_homes_profile_of_the_same_name_alone(isolated_home,
                                                                       monkeypatch):
     monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
-    monkeypatch.setattr(minikube, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(engine, "answers", lambda: (True, "20.10.24"))
     monkeypatch.setattr(minikube, "profiles", lambda: [])
     monkeypatch.setattr(minikube, "node_containers",
                         lambda: {"kubelab": "running", "kubelab-m02": "exited"})
@@ -164,7 +164,7 @@ def test_minikube_leaves_another_homes_profile_of_the_same_name_alone(isolated_h
 def test_minikube_says_how_to_build_its_image_where_it_cannot_pull(isolated_home, monkeypatch):
     monkeypatch.setattr(minikube, "node_containers", lambda: {})
     monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
-    monkeypatch.setattr(minikube, "answers", lambda: (True, "20.10.24"))
+    monkeypatch.setattr(engine, "answers", lambda: (True, "20.10.24"))
     monkeypatch.setattr(minikube, "profiles", lambda: [])
     monkeypatch.setattr(minikube, "built_image_available", lambda: False)
     monkeypatch.setattr(minikube, "_can_pull", lambda: False)
@@ -175,7 +175,7 @@ def test_minikube_says_how_to_build_its_image_where_it_cannot_pull(isolated_home
 
 def test_minikube_needs_a_docker_engine(isolated_home, monkeypatch):
     monkeypatch.setattr(minikube, "minikube_binary", lambda: "minikube")
-    monkeypatch.setattr(minikube, "answers", lambda: (False, "no Docker engine answers"))
+    monkeypatch.setattr(engine, "answers", lambda: (False, "no Docker engine answers"))
     with pytest.raises(BackendUnavailable) as e:
         minikube.preflight()
     assert "kubelab engine start" in e.value.fix

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -25,9 +24,8 @@ from test_notebooks import report as notebook_report
 from kubelab import backends, features, versions
 from kubelab.backends import kind
 from kubelab.bench import pod_start_latencies, rollouts_under_traffic
-from kubelab.engine import answers, docker_env
+from kubelab.engine import answers
 from kubelab.errors import KubelabError
-from kubelab.node import host
 from kubelab.traffic import http_get
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,19 +59,8 @@ def why_not_here() -> str | None:
     return None
 
 
-def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True,
-                          env=docker_env(), timeout=60).stdout
-
-
 def machine_state() -> dict:
-    """What `down` must put back: kind's containers and network, this machine's routes,
-    interfaces and rules."""
-    return {"containers": docker("ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster").split(),
-            "networks": sorted(docker("network", "ls", "--format", "{{.Name}}").split()),
-            "interfaces": sorted(host.snapshot()["interfaces"]),
-            "routes": subprocess.run(["ip", "route"], capture_output=True, text=True).stdout,
-            "rules": {b: host.iptables_rules(b) for b in ("iptables", "ip6tables")}}
+    return checks.docker_machine_state("io.x-k8s.kind.cluster")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +101,7 @@ def test_three_real_nodes_each_a_docker_container(kl):
         assert any(c["type"] == "Ready" and c["status"] == "True"
                    for c in n["status"]["conditions"])
     assert nodes["kubelab-control-plane"]["metadata"]["labels"].get("ingress-ready") == "true"
-    running = docker("ps", "--filter", "label=io.x-k8s.kind.cluster=kubelab",
+    running = checks.docker("ps", "--filter", "label=io.x-k8s.kind.cluster=kubelab",
                      "--format", "{{.Names}}").split()
     assert sorted(running) == sorted(nodes)
     server = json.loads(lab.kubectl("version -o json", namespace=None))["serverVersion"]
@@ -186,8 +173,8 @@ def test_the_kubelet_restarts_a_killed_container(kl, web):
     def kill(pod: dict) -> None:
         node = pod["spec"]["nodeName"]
         container_id = pod["status"]["containerStatuses"][0]["containerID"].split("//")[1]
-        info = json.loads(docker("exec", node, "crictl", "inspect", container_id))
-        docker("exec", node, "kill", "-9", str(info["info"]["pid"]))
+        info = json.loads(checks.docker("exec", node, "crictl", "inspect", container_id))
+        checks.docker("exec", node, "kill", "-9", str(info["info"]["pid"]))
     checks.restarted_after_kill(kl["lab"], kill)
 
 

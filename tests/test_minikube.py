@@ -25,9 +25,8 @@ from test_notebooks import report as notebook_report
 from kubelab import backends, procs, versions
 from kubelab.backends import minikube
 from kubelab.bench import cluster_pids
-from kubelab.engine import answers, docker_env
+from kubelab.engine import answers
 from kubelab.errors import KubelabError
-from kubelab.node import host
 from kubelab.traffic import http_get
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,18 +57,8 @@ def why_not_here() -> str | None:
     return None
 
 
-def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True,
-                          env=docker_env(), timeout=60).stdout
-
-
 def machine_state() -> dict:
-    return {"containers": docker("ps", "-aq", "--filter", f"label={LABEL}").split(),
-            "networks": sorted(docker("network", "ls", "--format", "{{.Name}}").split()),
-            "volumes": sorted(docker("volume", "ls", "-q").split()),
-            "interfaces": sorted(host.snapshot()["interfaces"]),
-            "routes": subprocess.run(["ip", "route"], capture_output=True, text=True).stdout,
-            "rules": {b: host.iptables_rules(b) for b in ("iptables", "ip6tables")}}
+    return checks.docker_machine_state(LABEL, volumes=True)
 
 
 @pytest.fixture(scope="module")

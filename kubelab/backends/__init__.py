@@ -18,7 +18,7 @@ from ..errors import KubelabError
 from .base import REGISTRY, Backend, Log, Options
 
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in ("base", "docker_check"):
+    if _module.name != "base":
         importlib.import_module(f"{__name__}.{_module.name}")
 
 from . import kind, local, minikube, sandbox  # noqa: E402  (names tests and bench use)

@@ -118,6 +118,19 @@ def answers(env: dict[str, str] | None = None, timeout: float = 5) -> tuple[bool
     return True, proc.stdout.strip()
 
 
+def require(backend: str) -> str:
+    """The engine's version, or the one message (with its fix) that a Docker backend
+    cannot start without an engine."""
+    from ..errors import BackendUnavailable
+    ok, why = answers()
+    if not ok:
+        raise BackendUnavailable(f"the {backend} backend needs a Docker engine: {why}.",
+                                 "start Docker (Docker Desktop, `sudo systemctl start docker`,"
+                                 " or as root `kubelab engine start`), or use "
+                                 "`kubelab up --backend sandbox`.")
+    return why
+
+
 def docker_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for docker, kind and minikube: the user's DOCKER_HOST if set, else
     kubelab's own engine when it runs, else Docker's default."""

@@ -25,9 +25,9 @@ from typing import Callable
 import yaml
 
 from ... import binaries, versions
-from ...background import run_streamed
+from ...background import run_logged
 from ...cluster import Cluster
-from ...engine import answers, docker_env
+from ...engine import answers, docker_env, require
 from ...errors import BackendUnavailable, KubelabError
 from ...paths import lab_kubeconfig, state_dir
 from ..sandbox import port_free
@@ -140,12 +140,7 @@ def port_taken(port: int, host: str = "127.0.0.1") -> bool:
 def preflight() -> None:
     """Each problem as one message with its fix, before anything is created."""
     kind_binary()
-    ok, why = answers()
-    if not ok:
-        raise BackendUnavailable(f"the kind backend needs a Docker engine: {why}.",
-                                 "start Docker (Docker Desktop, `sudo systemctl start docker`,"
-                                 " or as root `kubelab engine start`), or use "
-                                 "`kubelab up --backend sandbox`.")
+    why = require("kind")
     major = int(why.split(".")[0]) if why.split(".")[0].isdigit() else 0
     if major and major < 20:
         raise BackendUnavailable(f"Docker engine {why} is too old for kind (20.10 or newer "
@@ -194,20 +189,11 @@ def _remove_network_if_ours(log: Log, name: str = "kind") -> None:
 
 def _run(argv: list[str], what: str, log: Log, timeout: float) -> None:
     """Run kind, passing its progress lines through as they come, bounded by `timeout`."""
-    log(f"$ {' '.join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv))}")
-    done = run_streamed(argv, timeout, what=what, env=docker_env(), progress=True,
-                        printer=lambda text: [log("  " + line.strip())
-                                              for line in text.splitlines() if line.strip()])
-    if not done.finished:
-        raise KubelabError(f"{what} did not finish in {timeout:.0f} s.",
-                           "run `kubelab down`, then `kubelab doctor`.")
-    if done.returncode != 0:
-        pull = "failed to pull image" in done.output
-        raise KubelabError(f"{what} failed (exit {done.returncode}).",
-                           "this machine cannot pull kind's node image: build one here with "
-                           "`kubelab build --kind` (Linux, root), then `kubelab up --backend "
-                           "kind` again." if pull else
-                           "read kind's output above; `kubelab doctor` checks Docker.")
+    run_logged(argv, timeout, what=what, log=log, env=docker_env(), fix=lambda output: (
+        "this machine cannot pull kind's node image: build one here with `kubelab build "
+        "--kind` (Linux, root), then `kubelab up --backend kind` again."
+        if "failed to pull image" in output else
+        "read kind's output above; `kubelab doctor` checks Docker."))
 
 
 def up(nodes: int = 3, log: Log = print, **_: object) -> Cluster:

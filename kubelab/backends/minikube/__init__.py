@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Callable
 
 from ... import binaries, versions
-from ...background import run_streamed
+from ...background import run_logged
 from ...cluster import Cluster
-from ...engine import answers, docker_env
+from ...engine import answers, docker_env, require
 from ...errors import BackendUnavailable, KubelabError
 from ...paths import lab_kubeconfig, state_dir
 from ..base import Backend, register
@@ -124,22 +124,22 @@ def profiles() -> list[str]:
     return [p["Name"] for key in ("valid", "invalid") for p in data.get(key) or []]
 
 
-def _owned(profile: str = PROFILE) -> bool:
+def _owned_profiles() -> set[str]:
+    """The profiles kubelab's `up` or a chapter's `minikube start` created."""
     try:
-        owner = json.loads((state_dir() / OWNER_FILE).read_text())
+        return set(json.loads((state_dir() / OWNER_FILE).read_text()).get("profiles", []))
     except (OSError, ValueError):
-        return False
-    return profile in owner.get("profiles", [])
+        return set()
+
+
+def _owned(profile: str = PROFILE) -> bool:
+    return profile in _owned_profiles()
 
 
 def _own(profile: str, add: bool = True) -> None:
-    path = state_dir() / OWNER_FILE
-    try:
-        owned = set(json.loads(path.read_text()).get("profiles", []))
-    except (OSError, ValueError):
-        owned = set()
+    owned = _owned_profiles()
     owned = owned | {profile} if add else owned - {profile}
-    path.write_text(json.dumps({"profiles": sorted(owned)}))
+    (state_dir() / OWNER_FILE).write_text(json.dumps({"profiles": sorted(owned)}))
 
 
 def fill_cache(log: Log) -> Path:
@@ -163,12 +163,7 @@ def fill_cache(log: Log) -> Path:
 def preflight(profile: str = PROFILE) -> None:
     """Each problem as one message with its fix, before anything is created."""
     minikube_binary()
-    ok, why = answers()
-    if not ok:
-        raise BackendUnavailable(f"the minikube backend needs a Docker engine: {why}.",
-                                 "start Docker (Docker Desktop, `sudo systemctl start docker`,"
-                                 " or as root `kubelab engine start`), or use "
-                                 "`kubelab up --backend sandbox`.")
+    require("minikube")
     if profile in profiles() and not _owned(profile):
         raise BackendUnavailable(
             f"a minikube profile {profile!r} exists in {home()}, and kubelab did not "
@@ -204,18 +199,9 @@ def _can_pull() -> bool:
 
 def run(argv: list[str], what: str, log: Log, timeout: float) -> str:
     """Run minikube, passing its lines through as they come, bounded by `timeout`."""
-    log("$ minikube " + " ".join(argv[1:]))
-    done = run_streamed(argv, timeout, what=what, env=env(), progress=True,
-                        printer=lambda text: [log("  " + line.rstrip())
-                                              for line in text.splitlines() if line.strip()])
-    if not done.finished:
-        raise KubelabError(f"{what} did not finish in {timeout:.0f} s.",
-                           "run `kubelab down`, then `kubelab doctor`.")
-    if done.returncode != 0:
-        raise KubelabError(f"{what} failed (exit {done.returncode}).",
-                           f"read minikube's output above; `MINIKUBE_HOME={home()} minikube "
-                           f"logs -p {PROFILE}` says more.")
-    return done.output
+    return run_logged(argv, timeout, what=what, log=log, env=env(), fix=lambda _: (
+        f"read minikube's output above; `MINIKUBE_HOME={home()} minikube logs -p "
+        f"{PROFILE}` says more."))
 
 
 # Where no registry answers, a pull does not fail: it hangs on name lookups until the
@@ -306,12 +292,6 @@ def _remove_network(profile: str, log: Log) -> None:
                        env=docker_env(), timeout=60)
         log(f"removed the Docker network {profile!r} minikube had left")
 
-
-def _owned_profiles() -> set[str]:
-    try:
-        return set(json.loads((state_dir() / OWNER_FILE).read_text()).get("profiles", []))
-    except (OSError, ValueError):
-        return set()
 
 
 register(Backend(
