@@ -20,7 +20,7 @@ import psutil
 
 from . import backends, binaries, procs, versions
 from .backends import sandbox
-from .cluster import _env_without_kubeconfig
+from .cluster import env_without_kubeconfig
 from .errors import KubelabError
 from .lab import Lab
 
@@ -82,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
             figures.append(("RSS of the control plane (5 processes)",
                             f"{rss:.0f} MB (target < 700 MB)"))
             direct_argv = cluster.kubectl_argv(["get", "pods"], "bench")
-            env = _env_without_kubeconfig()
+            env = env_without_kubeconfig()
             direct, via = _interleaved_medians(
                 lambda: subprocess.run(direct_argv, capture_output=True, env=env, check=True),
                 lambda: lab.kubectl("get pods"), args.calls)

@@ -62,7 +62,7 @@ class Cluster:
         argv = self.kubectl_argv(args, namespace)
         try:
             proc = subprocess.run(argv, input=input, capture_output=True, text=True,
-                                  timeout=timeout, env=_env_without_kubeconfig())
+                                  timeout=timeout, env=env_without_kubeconfig())
         except subprocess.TimeoutExpired:
             raise KubelabError(tr("`kubectl {command}` did not finish in {seconds:.0f} s.",
                                   command=" ".join(args), seconds=timeout),
@@ -150,7 +150,7 @@ def operands(rest: list[str]) -> list[str]:
     return out
 
 
-def _env_without_kubeconfig() -> dict[str, str]:
+def env_without_kubeconfig() -> dict[str, str]:
     """kubectl gets --kubeconfig; a KUBECONFIG in the environment must not merge in."""
     env = dict(os.environ)
     env.pop("KUBECONFIG", None)

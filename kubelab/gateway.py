@@ -67,8 +67,8 @@ def _fetch(where: Path, version: str, log: Callable[[str], None]) -> list[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=where.parent))
     try:
         with tempfile.TemporaryDirectory(prefix="kubelab-gateway-api-") as work:
-            info = json.loads(gobuild._go(["mod", "download", "-json",
-                                           f"{MODULE}@{version}"], Path(work), log))
+            info = json.loads(gobuild.run_go(["mod", "download", "-json",
+                                              f"{MODULE}@{version}"], Path(work), log))
         standard = Path(info["Dir"]) / "config" / "crd" / "standard"
         found = sorted(standard.glob("*.yaml"))
         if not found:

@@ -59,8 +59,8 @@ def _summary(args: list[str]) -> str:
     return " ".join(a for a in args if len(a) < 80)
 
 
-def _go(args: list[str], cwd: Path, log, every: float | None = None,  # noqa: ANN001
-        env: dict[str, str] | None = None) -> str:
+def run_go(args: list[str], cwd: Path, log, every: float | None = None,  # noqa: ANN001
+           env: dict[str, str] | None = None) -> str:
     """Run `go ARGS`, saying what it does, and while it runs a line every `every` seconds
     (PROGRESS_EVERY): time so far and what Go last reported (a package compiled, a module
     downloaded), so a 5-minute compile is never silent. Returns its stdout."""
@@ -120,7 +120,7 @@ def progress_note(stderr_lines: list[str], seconds: float) -> str:
 
 
 def _module_gomod(module: str, version: str, cwd: Path, log) -> str:  # noqa: ANN001
-    info = json.loads(_go(["mod", "download", "-json", f"{module}@{version}"], cwd, log))
+    info = json.loads(run_go(["mod", "download", "-json", f"{module}@{version}"], cwd, log))
     return Path(info["GoMod"]).read_text()
 
 
@@ -174,7 +174,7 @@ def _tools_go(imports: list[str]) -> str:
 def _prepare(work: Path, gomod: str, imports: list[str], log) -> None:  # noqa: ANN001
     (work / "go.mod").write_text(gomod)
     (work / "tools.go").write_text(_tools_go(imports))
-    _go(["mod", "tidy"], work, log)
+    run_go(["mod", "tidy"], work, log)
 
 
 def build_kubernetes(out: Path, log) -> None:  # noqa: ANN001
@@ -185,8 +185,8 @@ def build_kubernetes(out: Path, log) -> None:  # noqa: ANN001
         _prepare(work, kubernetes_wrapper_gomod(upstream),
                  [f"k8s.io/kubernetes/cmd/{c}" for c in KUBE_COMMANDS], log)
         for cmd in KUBE_COMMANDS:
-            _go(["build", "-trimpath", "-ldflags", kubernetes_ldflags(), "-o",
-                 str(out / cmd), f"k8s.io/kubernetes/cmd/{cmd}"], work, log)
+            run_go(["build", "-trimpath", "-ldflags", kubernetes_ldflags(), "-o",
+                    str(out / cmd), f"k8s.io/kubernetes/cmd/{cmd}"], work, log)
 
 
 def build_etcd(out: Path, log, version: str = versions.ETCD) -> None:  # noqa: ANN001
@@ -198,8 +198,8 @@ def build_etcd(out: Path, log, version: str = versions.ETCD) -> None:  # noqa: A
         gomod = (f"module kubelab.local/etcd-build\n\ngo {go_line.group(1) if go_line else '1.26'}"
                  f"\n\nrequire {module} {version}\n")
         _prepare(work, gomod, [module], log)
-        _go(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "etcd"), module],
-            work, log)
+        run_go(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "etcd"), module],
+               work, log)
 
 
 def build_kwok(out: Path, log) -> None:  # noqa: ANN001
@@ -211,8 +211,8 @@ def build_kwok(out: Path, log) -> None:  # noqa: ANN001
         gomod = f"module kubelab.local/kwok-build\n\ngo 1.26\n\nrequire {module} {versions.KWOK}\n"
         _prepare(work, gomod, [f"{module}/cmd/{c}" for c in KWOK_COMMANDS], log)
         for cmd in KWOK_COMMANDS:
-            _go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / cmd),
-                 f"{module}/cmd/{cmd}"], work, log)
+            run_go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / cmd),
+                    f"{module}/cmd/{cmd}"], work, log)
 
 
 def _build_kubernetes_programs(kubernetes: str, programs: dict[str, tuple[str, str]],
@@ -224,8 +224,8 @@ def _build_kubernetes_programs(kubernetes: str, programs: dict[str, tuple[str, s
         gomod = kubernetes_wrapper_gomod(upstream, kubernetes)
         _prepare(work, gomod, sorted({pkg for pkg, _ in programs.values()}), log)
         for name, (pkg, ldflags) in programs.items():
-            _go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name), pkg],
-                work, log)
+            run_go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name), pkg],
+                   work, log)
 
 
 def build_kubernetes_node(out: Path, log) -> None:  # noqa: ANN001
@@ -253,9 +253,9 @@ def build_kubernetes_kind(out: Path, log) -> None:  # noqa: ANN001
 
 def _build_pause(out: Path, log) -> None:  # noqa: ANN001
     """The pause program is C in Kubernetes' build/pause; compiled as its Makefile does."""
-    info = json.loads(_go(["mod", "download", "-json",
-                           f"{versions.GO_MODULES['kubernetes']}@{versions.KUBERNETES}"],
-                          out, log))
+    info = json.loads(run_go(["mod", "download", "-json",
+                              f"{versions.GO_MODULES['kubernetes']}@{versions.KUBERNETES}"],
+                             out, log))
     source = Path(info["Dir"]) / "build" / "pause" / "linux" / "pause.c"
     cc = shutil.which("gcc") or shutil.which("cc")
     if not cc:
@@ -331,7 +331,7 @@ def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
     programs = _node_programs(group)
     with tempfile.TemporaryDirectory(prefix=f"kubelab-{group}-") as tmp:
         work = Path(tmp)
-        info = json.loads(_go(["mod", "download", "-json", f"{module}@{version}"], work, log))
+        info = json.loads(run_go(["mod", "download", "-json", f"{module}@{version}"], work, log))
         upstream = Path(info["GoMod"]).read_text()
         go_line = re.search(r"^go\s+(\S+)", upstream, re.MULTILINE)
         gomod = (f"module kubelab.local/{group}-build\n\n"
@@ -345,7 +345,7 @@ def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
             args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name)]
             if tags:
                 args += ["-tags", tags]
-            _go([*args, pkg], work, log, env=env)
+            run_go([*args, pkg], work, log, env=env)
         if group == "metallb":     # its CustomResourceDefinitions, applied by `up`
             crds = out / "crds"
             crds.mkdir()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from . import features, manifests, watching
 from .background import Background
-from .cluster import Cluster, _env_without_kubeconfig, kubectl_words, operands, split_verb
+from .cluster import Cluster, env_without_kubeconfig, kubectl_words, operands, split_verb
 from .errors import CheckFailed, KubelabError, WaitTimeout
 from .i18n import N_, chapter_text, set_language, tr
 
@@ -73,7 +73,7 @@ class Lab:
         argv = kubectl_words(args)
         full = self.cluster.kubectl_argv(argv, self.namespace_of(argv))
         return Background(full, seconds, label=f"kubectl {' '.join(argv)}",
-                          env=_env_without_kubeconfig())
+                          env=env_without_kubeconfig())
 
     def namespace_of(self, argv: list[str]) -> str | None:
         """The namespace kubelab adds to a command: the chapter's, unless the command names

@@ -65,9 +65,9 @@ def run_line(line: str) -> None:
                               "limit."))
     if _bounded(argv):
         from .background import stream
-        from .cluster import _env_without_kubeconfig
+        from .cluster import env_without_kubeconfig
         full = lab.cluster.kubectl_argv(argv, lab.namespace_of(argv))
-        stream(full, WATCH_SECONDS, env=_env_without_kubeconfig(), progress=False)
+        stream(full, WATCH_SECONDS, env=env_without_kubeconfig(), progress=False)
         print(tr("(stopped after {seconds:.0f} s: a watch never ends by itself)",
                  seconds=WATCH_SECONDS))
         return

@@ -13,7 +13,7 @@ from typing import Callable
 from kubelab import versions
 from kubelab.bench import ROLLING
 from kubelab.engine import docker_env
-from kubelab.node import host
+from kubelab.backends.local import host
 from kubelab.traffic import http_get
 
 AGNHOST, PREV, BUSYBOX = (versions.IMAGES[k] for k in ("agnhost", "agnhost-prev", "busybox"))

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from kubelab import gateway, versions
-from kubelab.node import addons
+from kubelab.backends.local import addons
 
 ROOT = Path(__file__).resolve().parent.parent
 

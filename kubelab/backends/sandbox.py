@@ -149,14 +149,14 @@ def up(nodes: int = 2, port: int | None = None, log=print,  # noqa: ANN001
     kubeconfig = lab_kubeconfig()
     if _exists():
         log("a sandbox from an earlier run is still recorded; removing it first")
-        _delete()
+        delete()
     log(f"starting the sandbox control plane ({binaries.COMPONENTS['kube-apiserver'].version})")
     proc = subprocess.run(create_argv(bins, kubeconfig, port, bind, sans, extra,
                                       component_args),
                           env=kwokctl_env(),
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
-        _delete()
+        delete()
         raise KubelabError("kwokctl could not create the sandbox:\n"
                            + "\n".join(proc.stderr.strip().splitlines()[-12:]),
                            "run `kubelab doctor`; if a port is taken, pass `--port`.")
@@ -167,7 +167,7 @@ def up(nodes: int = 2, port: int | None = None, log=print,  # noqa: ANN001
     try:
         add_nodes(cluster, nodes)
     except KubelabError:
-        _delete()
+        delete()
         raise
     cluster.save()
     return cluster
@@ -197,7 +197,7 @@ def _ours(pid: int) -> bool:
     return str(workdir()) in cmdline or "kubelab" in cmdline
 
 
-def _delete() -> None:
+def delete() -> None:
     started = pids()
     try:
         bins = {"kwokctl": binaries.find("kwokctl")}
@@ -220,7 +220,7 @@ def _delete() -> None:
 
 
 def down(cluster: Cluster) -> None:
-    _delete()
+    delete()
     lab_kubeconfig().unlink(missing_ok=True)
 
 

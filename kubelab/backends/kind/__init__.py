@@ -214,7 +214,7 @@ def up(nodes: int = 3, log: Log = print, **_: object) -> Cluster:
         cluster.save()
         if built:
             network.wire(cluster, log)
-        _wait_nodes(cluster, nodes, log)
+        wait_nodes(cluster, nodes, log)
         from . import addons
         cluster.details.update(addons.install(
             cluster, log, network_name="kind", control_plane=f"{NAME}-control-plane",
@@ -229,7 +229,7 @@ def up(nodes: int = 3, log: Log = print, **_: object) -> Cluster:
         raise
 
 
-def _wait_nodes(cluster: Cluster, nodes: int, log: Log, seconds: int = 300) -> None:
+def wait_nodes(cluster: Cluster, nodes: int, log: Log, seconds: int = 300) -> None:
     deadline = time.monotonic() + seconds
     said = ""
     while time.monotonic() < deadline:

@@ -1,7 +1,7 @@
 """What a kind cluster gets beyond kind's own: the chapters' images in every node, MetalLB's
 controller for LoadBalancer addresses, and Traefik as the Ingress controller (the same
-manifests as the local backend, kubelab/node/addons/), reachable on 127.0.0.1:8080 through
-kind's port mapping of the control plane's port 80."""
+manifests as the local backend, kubelab/backends/local/addons/), reachable on
+127.0.0.1:8080 through kind's port mapping of the control plane's port 80."""
 from __future__ import annotations
 
 import ipaddress
@@ -16,7 +16,7 @@ from ... import binaries
 from ...cluster import Cluster
 from ...engine import docker_env
 from ...errors import KubelabError
-from ...node import addons, images
+from ..local import addons, images
 from . import network
 
 # Traefik on the node kind maps 127.0.0.1:8080 to (the `ingress-ready` control plane).

@@ -35,8 +35,8 @@ from typing import Callable
 from ... import binaries, versions
 from ...engine import docker_env
 from ...errors import KubelabError
-from ...node import images
 from ...paths import cache_dir
+from ..local import images
 from . import nodefiles
 
 Log = Callable[[str], None]
@@ -58,7 +58,7 @@ DROP_WANTS = ("etc/systemd/system/multi-user.target.wants", "etc/systemd/system/
 LAYOUT = 2
 
 
-def _sha(*parts: str | bytes) -> str:
+def digest(*parts: str | bytes) -> str:
     h = hashlib.sha256()
     for p in parts:
         h.update(p if isinstance(p, bytes) else p.encode())
@@ -67,7 +67,7 @@ def _sha(*parts: str | bytes) -> str:
 
 
 def base_key() -> str:
-    return _sha(versions.DEBIAN_SUITE, *BASE_PACKAGES, *DROP_WANTS)[:12]
+    return digest(versions.DEBIAN_SUITE, *BASE_PACKAGES, *DROP_WANTS)[:12]
 
 
 def node_key() -> str:
@@ -75,31 +75,31 @@ def node_key() -> str:
     pins = [versions.KUBERNETES, versions.ETCD, versions.CONTAINERD, versions.CNI_PLUGINS,
             versions.CRI_TOOLS, versions.COREDNS, versions.PAUSE, str(LAYOUT)]
     files = [f"{path}:{mode}:{text}" for path, (text, mode) in sorted(nodefiles.FILES.items())]
-    return _sha(base_key(), *pins, *files, *nodefiles.ENABLED_UNITS)[:12]
+    return digest(base_key(), *pins, *files, *nodefiles.ENABLED_UNITS)[:12]
 
 
 def image_tag() -> str:
     return f"kubelab/kind-node:{versions.KUBERNETES}-{node_key()[:8]}"
 
 
-def _dir() -> Path:
+def image_dir() -> Path:
     path = cache_dir() / "kind"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def base_tarball() -> Path:
-    return _dir() / f"base-{versions.DEBIAN_SUITE}-{base_key()}.tar"
+    return image_dir() / f"base-{versions.DEBIAN_SUITE}-{base_key()}.tar"
 
 
 def node_tarball() -> Path:
-    return _dir() / f"node-{versions.KUBERNETES}-{node_key()}.tar"
+    return image_dir() / f"node-{versions.KUBERNETES}-{node_key()}.tar"
 
 
 def clear_interrupted(log: Log = print) -> int:
     """Remove what an interrupted build left (its temporary directories: a finished stage
     appears only by rename), so the next build starts that stage again cleanly."""
-    left = [p for p in _dir().glob(".*-*") if p.is_dir()
+    left = [p for p in image_dir().glob(".*-*") if p.is_dir()
             and p.name.split("-")[0] in (".base", ".node", ".kicbase")]
     for path in left:
         shutil.rmtree(path, ignore_errors=True)
@@ -125,7 +125,7 @@ def debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def _run(argv: list[str], what: str, log: Log, timeout: float = 900, **kw: object) -> str:
+def run_step(argv: list[str], what: str, log: Log, timeout: float = 900, **kw: object) -> str:
     """Run one build step, printing what it is and a line every 30 s while it runs."""
     log(f"{what} ...")
     start = time.monotonic()
@@ -162,11 +162,11 @@ def build_base(log: Log) -> Path:
     if os.geteuid() != 0 or not shutil.which("debootstrap"):
         raise KubelabError("building a kind node image needs root and debootstrap.",
                            "apt-get install debootstrap, and run `sudo kubelab build --kind`.")
-    with tempfile.TemporaryDirectory(prefix=".base-", dir=_dir()) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".base-", dir=image_dir()) as tmp:
         root = Path(tmp) / "rootfs"
-        _run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-              versions.DEBIAN_SUITE, str(root), debian_mirror()],
-             f"Debian {versions.DEBIAN_SUITE} with systemd (debootstrap, about 2 min)", log)
+        run_step(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+                  versions.DEBIAN_SUITE, str(root), debian_mirror()],
+                 f"Debian {versions.DEBIAN_SUITE} with systemd (debootstrap, about 2 min)", log)
         for rel in DROP_WANTS:
             target = root / rel
             if target.is_dir():
@@ -182,10 +182,10 @@ def build_base(log: Log) -> Path:
                     f.unlink()
         (root / "etc/machine-id").write_text("")        # each node makes its own
         partial = Path(tmp) / "base.tar"
-        _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
-             "packing the base", log)
+        run_step(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
+                 "packing the base", log)
         partial.rename(final)
-    for old in _dir().glob(f"base-{versions.DEBIAN_SUITE}-*.tar"):   # earlier bases
+    for old in image_dir().glob(f"base-{versions.DEBIAN_SUITE}-*.tar"):   # earlier bases
         if old != final:
             old.unlink()
     return final
@@ -319,12 +319,12 @@ def assemble(final: Path, stage: str, placed: dict[str, tuple[str, ...]],
     base = build_base(log)
     clear_interrupted(log)
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=f".{stage}-", dir=_dir()) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".{stage}-", dir=image_dir()) as tmp:
         work = Path(tmp)
         root = work / "rootfs"
         root.mkdir()
-        _run(["tar", "-C", str(root), "--numeric-owner", "-xpf", str(base)],
-             "unpacking the base", log)
+        run_step(["tar", "-C", str(root), "--numeric-owner", "-xpf", str(base)],
+                 "unpacking the base", log)
         for where, names in placed.items():
             (root / where).mkdir(parents=True, exist_ok=True)
             for name in names:
@@ -351,11 +351,11 @@ def assemble(final: Path, stage: str, placed: dict[str, tuple[str, ...]],
             customize(root)
         _preload(root, work, images_for(root), progs, log)
         partial = work / f"{stage}.tar"
-        _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
-             f"packing the {stage} image", log)
+        run_step(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
+                 f"packing the {stage} image", log)
         partial.rename(final)
     prefix = final.name.split("-")[0]
-    for old in _dir().glob(f"{prefix}-*.tar"):     # earlier versions: only the cache grows
+    for old in image_dir().glob(f"{prefix}-*.tar"):     # earlier versions: only the cache grows
         if old != final:
             old.unlink()
     log(f"{stage} image assembled in {time.monotonic() - start:.0f} s -> {final.name}")
@@ -374,9 +374,10 @@ def import_image(tarball: Path, tag: str, log: Log) -> str:
     if image_present(tag):
         return tag
     # (`docker import` takes no STOPSIGNAL; kind and minikube delete nodes with `docker rm -f`)
-    _run(["docker", "import", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
-          "--change", "ENV container=docker",
-          str(tarball), tag], f"importing the node image into Docker as {tag}", log, env=env)
+    run_step(["docker", "import",
+              "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
+              "--change", "ENV container=docker", str(tarball), tag],
+             f"importing the node image into Docker as {tag}", log, env=env)
     listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}",
                              tag.split(":")[0]], capture_output=True, text=True, env=env).stdout
     stale = [t for t in listed.split() if t != tag]

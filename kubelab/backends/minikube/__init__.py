@@ -254,8 +254,8 @@ def up(nodes: int = 2, log: Log = print, **_: object) -> Cluster:
                        env=env(), timeout=60)
         cluster.save()
         prepare_nodes(cluster, log)
-        from ..kind import _wait_nodes
-        _wait_nodes(cluster, nodes, log)
+        from ..kind import wait_nodes
+        wait_nodes(cluster, nodes, log)
         cluster.kubectl(["label", "node", PROFILE, "ingress-ready=true", "--overwrite"])
         cluster.details.update(kind_addons.install(
             cluster, log, network_name=PROFILE, control_plane=PROFILE, load=None))

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ... import binaries, versions
-from ...node import images
+from ..local import images
 from ..kind import nodefiles, nodeimage
 
 Log = nodeimage.Log
@@ -79,13 +79,13 @@ LAYOUT = 1
 
 def key() -> str:
     files = [f"{p}:{m}:{t}" for p, (t, m) in sorted(FILES.items())]
-    return nodeimage._sha(nodeimage.node_key(), versions.MINIKUBE, versions.KUBEADM_ETCD,
-                          versions.STORAGE_PROVISIONER, str(LAYOUT), *files,
-                          *ENABLED_UNITS)[:12]
+    return nodeimage.digest(nodeimage.node_key(), versions.MINIKUBE, versions.KUBEADM_ETCD,
+                            versions.STORAGE_PROVISIONER, str(LAYOUT), *files,
+                            *ENABLED_UNITS)[:12]
 
 
 def tarball() -> Path:
-    return nodeimage._dir() / f"kicbase-{versions.MINIKUBE}-{key()}.tar"
+    return nodeimage.image_dir() / f"kicbase-{versions.MINIKUBE}-{key()}.tar"
 
 
 def image_tag() -> str:
@@ -95,11 +95,11 @@ def image_tag() -> str:
 def _add_user(root: Path, log: Log) -> None:
     """The user minikube logs in as, as kicbase makes it: group docker, in sudo, no
     password, and an empty ~/.ssh for the key minikube copies in."""
-    nodeimage._run(["chroot", str(root), "sh", "-c",
-                    "groupadd -f docker && useradd -m -s /bin/bash -g docker -G sudo docker"
-                    " && passwd -d docker >/dev/null"
-                    " && install -d -m 700 -o docker -g docker /home/docker/.ssh"],
-                   "adding the user docker", log)
+    nodeimage.run_step(["chroot", str(root), "sh", "-c",
+                        "groupadd -f docker && useradd -m -s /bin/bash -g docker -G sudo docker"
+                        " && passwd -d docker >/dev/null"
+                        " && install -d -m 700 -o docker -g docker /home/docker/.ssh"],
+                       "adding the user docker", log)
 
 
 def node_images(root: Path, progs: dict[str, Path], control: dict[str, Path]

@@ -3,7 +3,7 @@
 Why these settings: this kind of machine has hybrid cgroups (v1 controllers) and PID 1 is
 not systemd, so the cgroupfs driver and `failCgroupV1: false` (still accepted by 1.36);
 its hard nofile limit is 20000, so nothing asks for more; and every address is the node's
-own (kubelab/node/host.py), never the machine's network.
+own (kubelab/backends/local/host.py), never the machine's network.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from .. import versions
-from ..errors import KubelabError
+from ... import versions
+from ...errors import KubelabError
 from . import host
 
 NODE_NAME = "kubelab-node"

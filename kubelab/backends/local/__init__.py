@@ -2,9 +2,9 @@
 
 containerd (with Debian's runc), CNI bridge networking, kubelet and kube-proxy run as
 processes kubelab starts; CoreDNS, MetalLB and Traefik run in the cluster as on any other
-backend. Every image is built here (kubelab/node/images.py), so nothing is pulled. It is
-never chosen automatically: it changes this machine's network (interfaces kubelab creates
-and removes), so it is used only when named: `kubelab up --backend local`.
+backend. Every image is built here (images.py), so nothing is pulled. It is never chosen
+automatically: it changes this machine's network (interfaces kubelab creates and removes),
+so it is used only when named: `kubelab up --backend local`.
 """
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from .. import binaries, procs, versions
-from ..cluster import Cluster
-from ..errors import KubelabError
-from ..node import addons, config, host, images
-from ..paths import lab_kubeconfig, state_dir
-from . import sandbox
-from .base import Backend, register
+from ... import binaries, procs, versions
+from ...cluster import Cluster
+from ...errors import KubelabError
+from ...paths import lab_kubeconfig, state_dir
+from .. import sandbox
+from ..base import Backend, register
+from . import addons, config, host, images
 
 def available() -> tuple[bool, str]:
     if _load_state().get("pids"):
@@ -263,7 +263,7 @@ def _tear_down(log=print) -> None:  # noqa: ANN001
     for pid in _shim_pids(str(sock)):
         _stop(pid, 5)
     _stop(pids.get("apiserver-forward"), 5, group=True)
-    sandbox._delete()
+    sandbox.delete()
     host.remove_chains(state.get("iptables", {}))
     host.unmount_under(str(node_dir()) + "/", str(rd) + "/")
     host.remove_cgroups()

@@ -16,8 +16,8 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import versions
-from ..errors import KubelabError
+from ... import versions
+from ...errors import KubelabError
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -84,6 +84,7 @@ def oci_archive(image: Image) -> bytes:
                          "Cmd": image.cmd or None, "User": image.user,
                          "WorkingDir": "/"},
               "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+              # the module's first path, kept so that every image keeps its digest
               "history": [{"created_by": "kubelab (kubelab/node/images.py)"}]}
     config_digest, config_bytes = _blob(json.dumps(config, sort_keys=True).encode())
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -1,14 +1,14 @@
 """What runs in the local cluster itself, as on any other backend: CoreDNS, MetalLB's
 controller (LoadBalancer addresses) and Traefik (Ingress, behind a LoadBalancer Service,
-as K3s sets it up). Manifests: node/addons/*.yaml."""
+as K3s sets it up). Manifests: addons/*.yaml beside this module."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from .. import binaries, versions
-from ..cluster import Cluster
-from ..errors import KubelabError
+from ... import binaries, versions
+from ...cluster import Cluster
+from ...errors import KubelabError
 from . import config, host
 
 ADDONS = Path(__file__).with_name("addons")
@@ -68,7 +68,7 @@ def install(cluster: Cluster, log=print) -> dict[str, float]:  # noqa: ANN001
 def install_gateway_api(cluster: Cluster, log=print) -> bool:  # noqa: ANN001
     """The Gateway API's CRDs and the GatewayClass `traefik` (Traefik's Gateway provider
     routes for it). A cluster without them still works: chapter 07 says why it skips."""
-    from .. import gateway
+    from ... import gateway
     try:
         gateway.install(cluster, log, gateway_class=True)
         return True

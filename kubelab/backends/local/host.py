@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..errors import KubelabError
+from ...errors import KubelabError
 
 NODE_IF = "kubelab-node"          # a port-less bridge holding the node's own address
 BRIDGE = "kubelab-pods"           # the pods' bridge (CNI bridge plugin reuses it)
