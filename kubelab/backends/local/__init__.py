@@ -5,14 +5,19 @@ processes kubelab starts; CoreDNS, MetalLB and Traefik run in the cluster as on 
 backend. Every image is built here (images.py), so nothing is pulled. It is never chosen
 automatically: it changes this machine's network (interfaces kubelab creates and removes),
 so it is used only when named: `kubelab up --backend local`.
+
+The package: this module starts and stops the node, one named step at a time; host.py is
+what the node changes on the machine and how `down` puts it back; config.py writes the
+node's configuration files; images.py builds its images; addons.py installs what runs in
+the cluster (manifests in addons/); daemons.py starts and stops the node's processes;
+state.py records what `up` did, so `down` can undo it. The kind and minikube backends
+reuse images.py and addons.py.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -20,13 +25,15 @@ from pathlib import Path
 from ... import binaries, procs, versions
 from ...cluster import Cluster
 from ...errors import KubelabError
-from ...paths import lab_kubeconfig, state_dir
+from ...paths import lab_kubeconfig
 from .. import sandbox
-from ..base import Backend, register
-from . import addons, config, host, images
+from ..base import Backend, Log, register
+from . import addons, config, daemons, host, images
+from .state import load_state, logs_kept, node_dir, run_dir, save_state
+
 
 def available() -> tuple[bool, str]:
-    if _load_state().get("pids"):
+    if load_state().get("pids"):
         return True, "a local node is running (`kubelab down` stops it)"
     try:
         host.preflight()
@@ -35,92 +42,74 @@ def available() -> tuple[bool, str]:
     return True, "root on Linux"
 
 
-def node_dir() -> Path:
-    return state_dir() / "node"
+# ------------------------------------------------------------------ up, step by step
 
-
-def run_dir() -> Path:
-    """Short (sockets are limited to 108 bytes) and unique to this lab's state directory."""
-    tag = hashlib.sha256(str(state_dir().resolve()).encode()).hexdigest()[:8]
-    return Path("/run") / f"kubelab-{tag}"
-
-
-def _state_file() -> Path:
-    return node_dir() / "state.json"
-
-
-def _load_state() -> dict:
-    try:
-        return json.loads(_state_file().read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _save_state(state: dict) -> None:
-    _state_file().parent.mkdir(parents=True, exist_ok=True)
-    _state_file().write_text(json.dumps(state, indent=2))
-
-
-def _daemon(name: str, argv: list[str], state: dict, env: dict[str, str] | None = None) -> int:
-    """Start a long-lived node process in its own session, logging to node/logs/NAME.log."""
-    logs = node_dir() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    with open(logs / f"{name}.log", "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                env=env or dict(os.environ))
-    state.setdefault("pids", {})[name] = proc.pid
-    _save_state(state)
-    return proc.pid
-
-
-def _wait(what: str, ok, seconds: float, log_name: str | None = None,  # noqa: ANN001
-          pid: int | None = None) -> None:
-    """Wait for ok(); give up early, with the log's tail, if the process `pid` ended."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if ok():
-            return
-        if pid and not procs.alive(pid):
-            seconds = 0
-            break
-        time.sleep(0.3)
-    tail = ""
-    if log_name:
-        log = node_dir() / "logs" / f"{log_name}.log"
-        if log.exists():
-            tail = "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-8:])
-    raise KubelabError(f"{what} did not happen" + (f" within {seconds:.0f} s" if seconds
-                                                   else f": {log_name} exited") + f".{tail}",
-                       f"read the node's logs in {state_dir() / 'node-logs'} (kept after "
-                       "the node is removed).")
-
-
-def up(port: int | None = None, log=print, **_: object) -> Cluster:  # noqa: ANN001
+def up(port: int | None = None, log: Log = print, **_: object) -> Cluster:
+    """Check the machine, then start the node; if any step fails, undo every one before it
+    (the state records each as it happens)."""
     host.preflight()
-    if _load_state():
-        log("a local node from an earlier run is still recorded; removing it first")
-        _tear_down(log)
+    remove_earlier_node(log)
     progs = binaries.node_programs()
+    state = record_machine()
+    try:
+        return start_node(state, progs, port, log)
+    except BaseException:
+        log("the local node did not come up; cleaning up what was started")
+        tear_down(log)
+        raise
+
+
+def start_node(state: dict, progs: dict[str, Path], port: int | None, log: Log) -> Cluster:
+    """The steps of `up` after the checks, in the order each needs the one before."""
+    start = time.monotonic()
+    set_up_host(state)
+    cluster, server = start_control_plane(state, port, log)
+    make_node_dirs()
+    env = node_env(progs)
+    sock = start_containerd(state, progs, env, log)
+    import_images(progs, sock, log)
+    write_node_configs(server)
+    start_kubelet_and_proxy(state, progs, env, log)
+    wait_until_ready(cluster, state, start, log)
+    addons.install(cluster, log)
+    record_cluster(cluster)
+    return cluster
+
+
+def remove_earlier_node(log: Log) -> None:
+    """A node an earlier run left recorded (interrupted, never stopped) goes first: two
+    would clash on the same interfaces and addresses."""
+    if load_state():
+        log("a local node from an earlier run is still recorded; removing it first")
+        tear_down(log)
+
+
+def record_machine() -> dict:
+    """The machine before the node: what `down` compares with and restores."""
     state: dict = {
         "before": host.snapshot(), "sysctls": {}, "run_dir": str(run_dir()),
         "iptables": {b: host.iptables_rules(b) for b in ("iptables", "ip6tables")},
         "run_containerd": Path("/run/containerd").exists(),
         "run_netns": Path("/run/netns").exists()}
-    _save_state(state)
-    try:
-        return _up(state, progs, port, log)
-    except BaseException:
-        log("the local node did not come up; cleaning up what was started")
-        _tear_down(log)
-        raise
+    save_state(state)
+    return state
 
 
-def _up(state: dict, progs: dict[str, Path], port: int | None, log) -> Cluster:  # noqa: ANN001
-    start = time.monotonic()
+def set_up_host(state: dict) -> None:
+    """The node's interfaces, sysctls and firewall guard; the sysctls' old values are
+    recorded for `down`."""
     host.set_up(state["sysctls"])
-    _save_state(state)
-    pki = sandbox.workdir() / "clusters" / sandbox.NAME / "pki"
+    save_state(state)
+
+
+def _sandbox_pki() -> Path:
+    return sandbox.workdir() / "clusters" / sandbox.NAME / "pki"
+
+
+def start_control_plane(state: dict, port: int | None, log: Log) -> tuple[Cluster, str]:
+    """The sandbox's control plane without its fake nodes, and a forward from the node's
+    address to its API server; returns the cluster and the API server's URL."""
+    pki = _sandbox_pki()
     # The control plane stays on 127.0.0.1 like the sandbox's; pods reach it through the
     # `kubernetes` Service, whose endpoint is the node's address, where socat forwards.
     cluster = sandbox.up(nodes=0, port=port, log=log, backend="local",
@@ -137,31 +126,57 @@ def _up(state: dict, progs: dict[str, Path], port: int | None, log) -> Cluster: 
     server = json.loads(cluster.kubectl(["config", "view", "--minify", "-o", "json"]).stdout)[
         "clusters"][0]["cluster"]["server"]
     api_port = int(server.rsplit(":", 1)[1])
-    _daemon("apiserver-forward", ["socat", f"TCP-LISTEN:{api_port},bind={host.NODE_IP},fork,"
-                                  "reuseaddr", f"TCP:127.0.0.1:{api_port}"], state)
+    daemons.start("apiserver-forward", ["socat", f"TCP-LISTEN:{api_port},bind={host.NODE_IP},"
+                                        "fork,reuseaddr", f"TCP:127.0.0.1:{api_port}"], state)
+    return cluster, server
 
+
+def make_node_dirs() -> None:
     nd, rd = node_dir(), run_dir()
     for d in (nd / "etc" / "cni", nd / "pki", nd / "cni-ipam", nd / "pod-logs", rd):
         d.mkdir(parents=True, exist_ok=True)
+
+
+def node_env(progs: dict[str, Path]) -> dict[str, str]:
+    """The node's processes find containerd's shim and runc on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{progs['containerd'].parent}:{env.get('PATH', '/usr/sbin:/usr/bin')}"
+    return env
+
+
+def start_containerd(state: dict, progs: dict[str, Path], env: dict[str, str],
+                     log: Log) -> Path:
+    """containerd with its CNI configuration, once its socket answers; returns the socket."""
+    nd, rd = node_dir(), run_dir()
     etc = nd / "etc"
     cni_bin = progs["bridge"].parent
     (etc / "cni" / "10-kubelab.conflist").write_text(config.cni_conflist(nd / "cni-ipam"))
     (etc / "containerd.toml").write_text(config.containerd_toml(
         nd / "containerd", rd, cni_bin, etc / "cni", shutil.which("runc") or "runc"))
-    env = dict(os.environ)
-    env["PATH"] = f"{progs['containerd'].parent}:{env.get('PATH', '/usr/sbin:/usr/bin')}"
     sock = rd / "containerd.sock"
     log(f"starting containerd {versions.CONTAINERD} (runc from Debian)")
-    _daemon("containerd", [str(progs["containerd"]), "--config", str(etc / "containerd.toml")],
-            state, env)
-    _wait("containerd's socket", sock.exists, 30, "containerd", state["pids"]["containerd"])
+    daemons.start("containerd", [str(progs["containerd"]), "--config",
+                                 str(etc / "containerd.toml")], state, env)
+    daemons.wait_for("containerd's socket", sock.exists, 30, "containerd",
+                     state["pids"]["containerd"])
+    return sock
 
+
+def import_images(progs: dict[str, Path], sock: Path, log: Log) -> None:
+    """Every image the chapters and add-ons use, built here, into containerd: nothing is
+    pulled."""
     t = time.monotonic()
     built = images.workbook_images(progs)
     for image in built:
         images.import_image(progs["ctr"], str(sock), images.oci_archive(image), image.name)
     log(f"built and imported {len(built)} images in {time.monotonic() - t:.1f} s")
 
+
+def write_node_configs(server: str) -> None:
+    """kubelet's and kube-proxy's configuration, with client certificates signed by the
+    sandbox's CA, so the API server knows them as the node and as kube-proxy."""
+    nd, rd = node_dir(), run_dir()
+    etc, pki = nd / "etc", _sandbox_pki()
     ca = pki / "ca.crt"
     crt, key = config.client_cert(pki, nd / "pki", f"system:node:{config.NODE_NAME}",
                                   "system:nodes")
@@ -174,96 +189,95 @@ def _up(state: dict, progs: dict[str, Path], port: int | None, log) -> Cluster: 
                                                           etc / "resolv.conf"))
     (etc / "kube-proxy.yaml").write_text(config.kube_proxy_yaml(etc / "kube-proxy.kubeconfig"))
 
+
+def start_kubelet_and_proxy(state: dict, progs: dict[str, Path], env: dict[str, str],
+                            log: Log) -> None:
+    nd, etc = node_dir(), node_dir() / "etc"
     log(f"starting kubelet and kube-proxy {versions.KUBERNETES}")
-    _daemon("kubelet", [str(progs["kubelet"]), "--config", str(etc / "kubelet.yaml"),
-                        "--kubeconfig", str(etc / "kubelet.kubeconfig"),
-                        "--root-dir", str(nd / "kubelet"), "--cert-dir", str(nd / "pki"),
-                        "--hostname-override", config.NODE_NAME, "--node-ip", host.NODE_IP,
-                        "--node-labels", "kubelab.dev/node=local",
-                        "--v", "1"], state, env)
-    _daemon("kube-proxy", [str(progs["kube-proxy"]), "--config", str(etc / "kube-proxy.yaml"),
-                           "--v", "1"], state, env)
-    _node_registered(cluster, state["pids"]["kubelet"])
+    daemons.start("kubelet", [str(progs["kubelet"]), "--config", str(etc / "kubelet.yaml"),
+                              "--kubeconfig", str(etc / "kubelet.kubeconfig"),
+                              "--root-dir", str(nd / "kubelet"), "--cert-dir", str(nd / "pki"),
+                              "--hostname-override", config.NODE_NAME,
+                              "--node-ip", host.NODE_IP,
+                              "--node-labels", "kubelab.dev/node=local",
+                              "--v", "1"], state, env)
+    daemons.start("kube-proxy", [str(progs["kube-proxy"]), "--config",
+                                 str(etc / "kube-proxy.yaml"), "--v", "1"], state, env)
+
+
+def wait_until_ready(cluster: Cluster, state: dict, start: float, log: Log) -> None:
+    """The node registered and Ready; records how long that took (for bench and tests)."""
+    wait_registered(cluster, state["pids"]["kubelet"])
     cluster.kubectl(["wait", "--for=condition=Ready", f"node/{config.NODE_NAME}",
                      "--timeout=90s"], timeout=100)
     state["node_ready_seconds"] = round(time.monotonic() - start, 1)
     log(f"node {config.NODE_NAME} is Ready ({state['node_ready_seconds']} s after start)")
-    _save_state(state)
-
-    addons.install(cluster, log)
-    cluster.details.update({"node": config.NODE_NAME, "node_ip": host.NODE_IP,
-                            "run_dir": str(rd)})
-    cluster.save()
-    return cluster
+    save_state(state)
 
 
-def _node_registered(cluster: Cluster, kubelet: int, seconds: float = 60) -> None:
+def wait_registered(cluster: Cluster, kubelet: int, seconds: float = 60) -> None:
+    """Until the kubelet's Node object exists; at once, with its log, if the kubelet exits."""
     def registered() -> bool:
         return cluster.kubectl(["get", "node", config.NODE_NAME], check=False).returncode == 0
-    _wait(f"node {config.NODE_NAME} registering with the API server", registered, seconds,
-          "kubelet", kubelet)
+    daemons.wait_for(f"node {config.NODE_NAME} registering with the API server", registered,
+                     seconds, "kubelet", kubelet)
 
 
-def _stop(pid: int | None, seconds: float = 20, group: bool = False) -> None:
-    """SIGTERM, then SIGKILL after `seconds`; with `group`, the process group it leads
-    too (a daemon started in its own session, e.g. socat and its per-connection forks)."""
-    if not pid or not procs.alive(pid):
-        return
-
-    def send(sig: int) -> None:
-        try:
-            os.killpg(pid, sig) if group else os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-    send(signal.SIGTERM)
-    deadline = time.monotonic() + seconds
-    while procs.alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if procs.alive(pid):
-        send(signal.SIGKILL)
+def record_cluster(cluster: Cluster) -> None:
+    """The node's name, address and run directory in the lab's record (tests read them)."""
+    cluster.details.update({"node": config.NODE_NAME, "node_ip": host.NODE_IP,
+                            "run_dir": str(run_dir())})
+    cluster.save()
 
 
-def _shim_pids(sock: str) -> list[int]:
-    """containerd's shims for this lab: they name its socket on their command line."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if cmd and cmd[0].endswith(b"containerd-shim-runc-v2") and sock.encode() in cmd:
-                found.append(int(entry.name))
-    return found
+# ------------------------------------------------------------------ down, step by step
 
-
-def _tear_down(log=print) -> None:  # noqa: ANN001
-    state = _load_state()
-    pids = state.get("pids", {})
+def tear_down(log: Log = print) -> None:
+    """Undo whatever the state records, in the reverse order of `up`; safe to repeat and
+    safe after an `up` that stopped halfway."""
+    state = load_state()
     rd = Path(state.get("run_dir") or run_dir())
-    sock = rd / "containerd.sock"
-    _stop(pids.get("kubelet"))
+    stop_node_processes(state, rd / "containerd.sock")
+    sandbox.delete()
+    restore_host(state, rd)
+    keep_logs()
+    log("stopped the local node and removed its interfaces, rules and mounts")
+
+
+def stop_node_processes(state: dict, sock: Path) -> None:
+    """kubelet first (so it restarts nothing), the pods through the CRI, kube-proxy and
+    its rules, containerd and its shims, and the API server's forward last."""
+    pids = state.get("pids", {})
+    daemons.stop(pids.get("kubelet"))
     if sock.exists() and procs.alive(pids.get("containerd") or 0):
-        # Stop and remove every pod through the CRI, so CNI releases its addresses, rules
-        # and network namespaces.
-        try:
-            crictl = binaries.node_group("cri-tools", build=False) / "crictl"
-            subprocess.run([str(crictl), "--runtime-endpoint", f"unix://{sock}", "--timeout",
-                            "60s", "rmp", "--all", "--force"], capture_output=True,
-                           timeout=120)
-        except (KubelabError, subprocess.TimeoutExpired):
-            pass
-    _stop(pids.get("kube-proxy"))
+        remove_pods(sock)
+    daemons.stop(pids.get("kube-proxy"))
     try:
         proxy = binaries.node_group("kubernetes-node", build=False) / "kube-proxy"
         subprocess.run([str(proxy), "--cleanup"], capture_output=True, timeout=60)
     except (KubelabError, subprocess.TimeoutExpired):
         pass
-    _stop(pids.get("containerd"))
-    for pid in _shim_pids(str(sock)):
-        _stop(pid, 5)
-    _stop(pids.get("apiserver-forward"), 5, group=True)
-    sandbox.delete()
+    daemons.stop(pids.get("containerd"))
+    for pid in daemons.shim_pids(str(sock)):
+        daemons.stop(pid, 5)
+    daemons.stop(pids.get("apiserver-forward"), 5, group=True)
+
+
+def remove_pods(sock: Path) -> None:
+    """Stop and remove every pod through the CRI, so CNI releases its addresses, rules and
+    network namespaces."""
+    try:
+        crictl = binaries.node_group("cri-tools", build=False) / "crictl"
+        subprocess.run([str(crictl), "--runtime-endpoint", f"unix://{sock}", "--timeout",
+                        "60s", "rmp", "--all", "--force"], capture_output=True,
+                       timeout=120)
+    except (KubelabError, subprocess.TimeoutExpired):
+        pass
+
+
+def restore_host(state: dict, rd: Path) -> None:
+    """Firewall chains, mounts, cgroups, interfaces and sysctls as they were before `up`,
+    and the run directories the node made."""
     host.remove_chains(state.get("iptables", {}))
     host.unmount_under(str(node_dir()) + "/", str(rd) + "/")
     host.remove_cgroups()
@@ -277,23 +291,27 @@ def _tear_down(log=print) -> None:  # noqa: ANN001
             Path("/run/netns").rmdir()      # made by the runtime for pods; empty by now
         except OSError:
             pass
-    kept = state_dir() / "node-logs"          # the last node's logs outlive it, to read
+
+
+def keep_logs() -> None:
+    """The last node's logs outlive it, to read; the rest of its directory goes (unless
+    something is still mounted under it)."""
+    kept = logs_kept()
     shutil.rmtree(kept, ignore_errors=True)
     if (node_dir() / "logs").is_dir():
         shutil.move(str(node_dir() / "logs"), kept)
     if not host.mounts(str(node_dir()) + "/"):
         shutil.rmtree(node_dir(), ignore_errors=True)
-    log("stopped the local node and removed its interfaces, rules and mounts")
 
 
 def down(cluster: Cluster | None) -> None:
-    _tear_down()
+    tear_down()
     lab_kubeconfig().unlink(missing_ok=True)
 
 
 def node_state() -> dict:
     """What `up` recorded (PIDs, the machine before, Ready time): for tests and bench."""
-    return _load_state()
+    return load_state()
 
 
 register(Backend(
