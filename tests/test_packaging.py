@@ -82,14 +82,15 @@ def test_ci_and_binder_install_with_the_constraints():
     assert "pip install -c constraints.txt -e ." in (ROOT / "binder/postBuild").read_text()
 
 
-def test_the_local_backends_manifests_ship_with_the_package():
-    """The add-on manifests are data, not modules: package-data must name them."""
-    from kubelab.backends.local import addons
+def test_every_data_file_ships_with_the_package():
+    """Manifests, the runc wrapper and the catalogues are data, not modules: package-data
+    must name each, or a wheel install lacks it (the wrapper was missing once)."""
     package = Path(kubelab.__file__).parent
     shipped = {p for glob in PYPROJECT["tool"]["setuptools"]["package-data"]["kubelab"]
                for p in package.glob(glob)}
-    manifests = set(addons.ADDONS.glob("*.yaml"))
-    assert manifests and manifests <= shipped
+    data = {p for p in package.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")
+            and "__pycache__" not in p.parts}
+    assert data and not data - shipped, sorted(str(p) for p in data - shipped)
 
 
 def test_kubectl_wheel_pin_is_the_one_in_versions():
