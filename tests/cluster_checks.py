@@ -8,6 +8,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Callable
 
 from kubelab import versions
@@ -18,6 +19,7 @@ from kubelab.traffic import http_get
 
 AGNHOST, PREV, BUSYBOX = (versions.IMAGES[k] for k in ("agnhost", "agnhost-prev", "busybox"))
 WEB = ROLLING.format(image=PREV)     # 3 replicas, readiness probe, graceful stop
+RECORDINGS = Path(__file__).resolve().parent.parent / ".ci-state" / "recordings"
 
 
 def docker(*args: str) -> str:
@@ -237,3 +239,20 @@ def replaced_after_delete(lab) -> dict:  # noqa: ANN001
     assert new["status"]["containerStatuses"][0]["containerID"].startswith("containerd://")
     return new
 
+
+
+def record_skipped_cells(nb: dict, chapter: str, backend: str, features: set[str]) -> int:
+    """Keep what the cells the sandbox skips printed here (.ci-state/recordings/, copied
+    into git by tests/record_skipped_outputs.py), and hold the committed recordings to
+    this run: the same cells, from the same sources. The number of cells recorded."""
+    from kubelab import recordings, versions
+    fresh = recordings.capture(nb, backend, versions.KUBERNETES, features)
+    recordings.save(chapter, fresh, RECORDINGS)
+    committed = {what: rec for what, rec in recordings.load(chapter).items()
+                 if rec["backend"] == backend}
+    assert set(committed) == set(fresh), (
+        f"{chapter}: recorded in git {sorted(committed)}, printed here {sorted(fresh)}: "
+        "run tests/record_skipped_outputs.py")
+    for what, rec in fresh.items():
+        assert committed[what]["source"] == rec["source"], f"{chapter}: “{what}” is stale"
+    return len(fresh)

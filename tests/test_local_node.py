@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import browser as learner
 import cluster_checks as checks
 import pytest
 from test_notebooks import checks_passed, execute
@@ -161,8 +162,35 @@ def test_pod_start_latency(node):
 def test_chapter_runs_on_the_node(node, notebook, tmp_path):
     nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.local.ipynb",
                           {"backend": "auto"})
-    report(f"{notebook.stem} on the local node: {figures}")
+    recorded = checks.record_skipped_cells(nb, notebook.stem, "local",
+                                           {"containers", "host-network"})
+    report(f"{notebook.stem} on the local node: {figures}, {recorded} cells recorded "
+           "for the sandbox")
     assert checks_passed(nb) > 0
+
+
+@pytest.mark.parametrize("chapter", ["05b-deployments", "06-services"])
+def test_a_learner_sees_the_chapter_in_a_browser(node, chapter, tmp_path):
+    """On real containers the rollout chart has traffic under it, and the Service picture
+    has real pods: Run All in Chromium, no error, every check ✓, the live charts changed."""
+    learner.require_browser()
+    with learner.jupyterlab(tmp_path) as server, learner.chromium_driver() as driver:
+        run = learner.run_all(driver, server, chapter)
+        errors = learner.page_errors(driver)
+        passed, failed = learner.checks(driver)
+        charts = [i for i in learner.output_images(driver) if i[0].startswith("data:image/png")]
+        changed = [n for n in run["pictures_per_cell"].values() if n > 1]
+        shots = learner.screenshots(driver, f"local-{chapter}")
+    assert not errors, "\n---\n".join(errors)
+    assert passed and not failed, failed
+    assert charts and all(ok and w > 10 and h > 10 for _, ok, w, h in charts), charts
+    assert changed, f"no chart changed while the cells ran: {run['pictures_per_cell']}"
+    report(f"{chapter} in Chromium on the local node: {run['code_cells']} code cells in "
+           f"{run['ran']:.1f} s, {len(passed)} checks ✓, {len(charts)} charts, "
+           f"{len(changed)} changed live")
+    for path, what in shots:
+        if "chart" in what:
+            report(f"screenshot {path.relative_to(ROOT)}: {what} on the local node")
 
 
 def test_down_leaves_the_machine_as_it_was(node):

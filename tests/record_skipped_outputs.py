@@ -1,0 +1,37 @@
+"""Copy the recordings CI made of the cells the sandbox skips (.ci-state/recordings/, written
+by tests/test_local_node.py and tests/test_minikube.py) into kubelab/recordings/, where the
+sandbox shows them. Run the chapters on those backends first, for example:
+
+    python -m pytest tests/test_local_node.py tests/test_minikube.py -k chapter_runs
+    python tests/record_skipped_outputs.py
+
+A backend's entries replace that backend's entries of the same chapter, so a cell that no
+longer exists loses its recording."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kubelab import recordings
+
+ROOT = Path(__file__).resolve().parent.parent
+FRESH = ROOT / ".ci-state" / "recordings"
+
+
+def main() -> None:
+    for path in sorted(FRESH.glob("*.json")):
+        fresh = json.loads(path.read_text())
+        backends = {rec["backend"] for rec in fresh.values()}
+        if not fresh:
+            continue
+        kept = {what: rec for what, rec in recordings.load(path.stem).items()
+                if rec["backend"] not in backends}
+        recordings.DIR.mkdir(exist_ok=True)
+        out = recordings.path_for(path.stem)
+        out.write_text(json.dumps(dict(sorted({**kept, **fresh}.items())),
+                                  ensure_ascii=False, indent=1) + "\n")
+        print(f"{out.relative_to(ROOT)}: {len(fresh)} cells from {', '.join(sorted(backends))}")
+
+
+if __name__ == "__main__":
+    main()
