@@ -46,6 +46,21 @@ def per_node(pods: Iterable[dict], nodes: Iterable[str]) -> dict[str, int]:
     return {n: sum((p.get("spec") or {}).get("nodeName") == n for p in pods) for n in nodes}
 
 
+def per_label(pods: Iterable[dict], key: str, counted: Iterable[str]) -> dict[str, int]:
+    """How many of `counted` (pod IPs, such as a Service's ready endpoints, or pod names,
+    such as the answers of agnhost's /hostname) belong to pods of each value of the label
+    `key`: {'stable': 3, 'canary': 1}. Values no pod has ('fail') are left out."""
+    value = {}
+    for p in pods:
+        v = ((p.get("metadata") or {}).get("labels") or {}).get(key)
+        value[p["metadata"]["name"]] = value[(p.get("status") or {}).get("podIP")] = v
+    out: dict[str, int] = {}
+    for c in counted:
+        if value.get(c) is not None:
+            out[value[c]] = out.get(value[c], 0) + 1
+    return out
+
+
 # ------------------------------------------------------------------ Services
 def ready_addresses(slices: Iterable[dict]) -> list[str]:
     """The addresses of the ready endpoints in a Service's EndpointSlices, sorted."""

@@ -38,8 +38,12 @@ def summarize(kind: str, obj: dict) -> str:
     if kind == "EndpointSlice":
         ready = [",".join(e.get("addresses", [])) for e in obj.get("endpoints") or []
                  if (e.get("conditions") or {}).get("ready")]
-        return tr("ready endpoints: {addresses}",
+        waiting = [",".join(e.get("addresses", [])) for e in obj.get("endpoints") or []
+                   if not (e.get("conditions") or {}).get("ready")]
+        text = tr("ready endpoints: {addresses}",
                   addresses=", ".join(sorted(ready)) or tr("(none)"))
+        return text + (tr("; not ready: {addresses}", addresses=", ".join(sorted(waiting)))
+                       if waiting else "")
     return ""
 
 

@@ -121,6 +121,17 @@ def test_rollout_facts():
     assert facts.rollout_story(ROLLING[-1:]) == "ready/pods per ReplicaSet: 0/0+4/4"
 
 
+def test_per_label_counts_endpoints_and_answers_by_track():
+    pods = [{"metadata": {"name": f"shop-{t}-{i}", "labels": {"track": t}},
+             "status": {"podIP": f"10.0.0.{n}"}}
+            for n, (t, i) in enumerate([("stable", 1), ("stable", 2), ("canary", 1)])]
+    pods.append({"metadata": {"name": "pending", "labels": {"track": "canary"}}})   # no IP
+    assert facts.per_label(pods, "track", ["10.0.0.0", "10.0.0.1", "10.0.0.2"]) == \
+        {"stable": 2, "canary": 1}
+    answers = ["shop-stable-1"] * 5 + ["shop-canary-1"] * 2 + ["fail"]
+    assert facts.per_label(pods, "track", answers) == {"stable": 5, "canary": 2}
+
+
 def test_service_and_ingress_facts():
     slices = [{"endpoints": [{"addresses": ["10.0.0.2"], "conditions": {"ready": True}},
                              {"addresses": ["10.0.0.1"], "conditions": {"ready": False}}]}]
