@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .cluster import Cluster, current
 from .errors import CheckFailed, KubelabError
-from .lab import Lab, current_lab, open_lab, pod_ready
+from .lab import Lab, current_lab, open_lab
+from .objects import pod_ready
 
 __all__ = ["Cluster", "CheckFailed", "KubelabError", "Lab", "current", "current_lab",
            "open_lab", "pod_ready", "load_ipython_extension"]

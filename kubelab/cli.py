@@ -16,7 +16,7 @@ from . import backends, binaries, doctor, versions
 from .cluster import current
 from .errors import KubelabError, UsageError
 from .i18n import tr
-from .lab import LESSON_LABEL
+from .scope import LESSON_LABEL
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -19,11 +19,18 @@ FEATURES = {
                         "own namespaces only)"),
 }
 
-# A learner's login to a shared cluster: what its nodes are decides the rest.
+# A learner's login to a shared cluster: what its nodes are decides the rest. Whether a
+# lab is a learner's is for kubelab.scope to say; it names one of these.
 WORKSHOP_FEATURES = {
     "workshop-sandbox": {"simulated-nodes"},
     "workshop-containers": {"containers"},
 }
+
+
+def learner_backend(simulated: bool) -> str:
+    """The features a workshop learner has: those of a shared cluster whose nodes kwok
+    simulates, or whose nodes run containers."""
+    return "workshop-sandbox" if simulated else "workshop-containers"
 
 
 def backend_features() -> dict[str, set[str]]:

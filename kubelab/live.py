@@ -11,7 +11,7 @@ from typing import Callable
 
 from . import watching
 from .i18n import tr
-from .lab import pod_ready
+from .objects import pod_ready
 
 
 @dataclass

@@ -168,3 +168,20 @@ def test_a_check_whose_condition_breaks_while_settling_says_so():
 
     with pytest.raises(PredicateError, match="KeyError"):
         lab.check("web runs", condition, "start it", within=30)
+
+
+def test_a_wait_that_runs_out_inside_a_condition_is_a_failed_check():
+    lab = lab_on(FakeResource([pod("web")], []))
+
+    def condition() -> bool:
+        raise errors.WaitTimeout("timed out after 5 s waiting for 4 Ready pods")
+    with pytest.raises(CheckFailed, match="timed out after 5 s"):
+        lab.check("web runs 4 pods", condition, "scale it")
+    assert lab.results[-1].passed is False
+
+
+def test_a_typo_in_a_condition_is_reported_not_failed_as_a_check():
+    lab = lab_on(FakeResource([pod("web")], []))
+    with pytest.raises(KubelabError, match="no resource type 'Deploymnet'") as e:
+        lab.check("web exists", lambda: lab.get("Deploymnet", "web") is not None, "make it")
+    assert not isinstance(e.value, CheckFailed) and not lab.results

@@ -11,7 +11,8 @@ import yaml
 
 from kubelab import features, magics
 from kubelab.background import Background, FileServer
-from kubelab.lab import Lab, _is_cluster_wide
+from kubelab.commands import is_cluster_wide
+from kubelab.lab import Lab
 
 
 def test_background_command_stops_itself_within_its_bound():
@@ -112,7 +113,7 @@ def test_the_echo_is_what_a_terminal_needs(line, echo):
     ("get -o wide nodes", True), ("--context c get pods", False), ("get ns", True),
 ])
 def test_cluster_wide_commands_get_no_namespace(line, wide):
-    assert _is_cluster_wide(line.split()) == wide
+    assert is_cluster_wide(line.split()) == wide
 
 
 def test_skip_message_names_where_the_cell_runs():

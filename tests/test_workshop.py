@@ -259,7 +259,8 @@ def test_a_token_past_its_expiry_is_refused(logins, cluster, tmp_path):
 
 
 def test_progress_reads_what_the_checks_recorded(logins, cluster):
-    from kubelab.lab import Lab, workshop_login
+    from kubelab.lab import Lab
+    from kubelab.scope import workshop_login
     login, ns = workshop_login(str(logins["ben"]))
     lab = Lab(cluster=login, namespace=ns, chapter="99-test", workshop=True)
     lab.check("one thing holds", True)

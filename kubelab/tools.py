@@ -1,0 +1,116 @@
+"""What a chapter runs beside kubectl and the API: a backend's own CLI, live views,
+traffic, a local file server, throwaway kubeconfigs, the Gateway API's readiness. Each
+is started on demand, so a chapter that needs none of them loads none of them."""
+from __future__ import annotations
+
+import os
+import shlex
+from typing import TYPE_CHECKING, Any
+
+from .cluster import Cluster
+from .commands import Commands
+from .errors import KubelabError
+from .i18n import tr
+from .scope import Scope
+
+if TYPE_CHECKING:          # types only: these modules load when first used
+    from .background import FileServer
+    from .live import LiveView
+    from .scratch import ScratchKubeconfigs
+    from .traffic import Traffic
+
+
+class Tools:
+    """`subject` is the chapter's Lab: live views and traffic act through it."""
+
+    def __init__(self, cluster: Cluster, commands: Commands, scope: Scope,
+                 subject: Any) -> None:
+        self.cluster, self.commands, self.scope, self.subject = \
+            cluster, commands, scope, subject
+
+    def traffic(self, url: str, seconds: int = 180) -> Traffic:
+        """Requests to `url` from a client pod, counted at `.stop()` (containers needed)."""
+        from .traffic import Traffic
+        return Traffic(self.subject, url, seconds=seconds)
+
+    def live(self, kinds: list[str] | str, selector: str | None = None,
+             seconds: float = 20) -> LiveView:
+        """A live view of these kinds in the chapter's namespace, for at most `seconds`;
+        use it as `with lab.live(...) as view:` around the change you want to watch."""
+        from .live import LiveView
+        kinds = [k.strip() for k in kinds.split(",")] if isinstance(kinds, str) else kinds
+        return LiveView(self.subject, kinds, selector, seconds)
+
+    def serve(self, directory: str, seconds: float | None = None) -> FileServer:
+        """Serve local files on 127.0.0.1, to `kubectl apply -f http://...`: until the
+        chapter's cleanup (or `.stop()`), or for `seconds` when given."""
+        from .background import FileServer
+        return FileServer(directory, seconds)
+
+    def scratch_kubeconfigs(self) -> ScratchKubeconfigs:
+        from .scratch import ScratchKubeconfigs
+        return ScratchKubeconfigs(self.cluster)
+
+    def tool(self, command: str, *, needs: str, timeout: float = 60) -> str | None:
+        """Run a backend's own CLI (minikube, k3s, kind) when this lab is that backend;
+        elsewhere show the command and why it did not run. What it prints is shown as it
+        comes (`minikube service --url` prints its URL, then keeps running: the URL
+        appears at once, and the command is stopped after `timeout` seconds)."""
+        print(f"$ {command}")
+        if not self.scope.skip_unless(needs, f"`{command}`"):
+            return None
+        from .background import stream
+        argv, env = shlex.split(command), None
+        is_minikube = argv[0] == "minikube"
+        if is_minikube:
+            from .backends import minikube
+            argv, added = minikube.command_argv(argv)
+            env = minikube.env()
+            if added:
+                print(tr("(kubelab adds, because this machine cannot pull minikube's images: "
+                         "{flags})", flags=" ".join(added)))
+        elif argv[0] == "docker":
+            from .engine import docker_env
+            env = {**os.environ, **docker_env()}
+        try:
+            out, finished = stream(argv, seconds=timeout, what=f"`{command}`", env=env)
+        except FileNotFoundError:
+            raise KubelabError(tr("{program} is not installed.", program=command.split()[0]),
+                               tr("install it, or use another backend.")) from None
+        if not finished:
+            print(tr("(stopped after {seconds:.0f} s)", seconds=timeout))
+        elif is_minikube:
+            minikube.after_command(argv, self.cluster, self.scope.say)
+        return out
+
+    def node_containers(self) -> dict[str, str]:
+        """minikube's node containers on the Docker engine: name -> state ("running",
+        "exited"), as `docker ps -a` shows them."""
+        from .backends import minikube
+        return minikube.node_containers()
+
+    def gateway_api(self) -> bool:
+        """Whether this chapter can use the Gateway API here: the cluster serves it (when
+        it does not and this login may install CRDs, the pinned standard CRDs are
+        installed first; kubelab/gateway.py), and this login may create Gateways and
+        HTTPRoutes. Otherwise prints why not (a ⏭ line) and returns False."""
+        from . import gateway
+        if not gateway.installed(self.cluster):
+            if not self.scope.skip_unless("cluster-admin", tr("installing the Gateway API "
+                                                              "CRDs (cluster-wide objects)")):
+                return False
+            try:
+                gateway.install(self.cluster)
+            except KubelabError as e:
+                print(tr("⏭ skipped: the Gateway API is not installed here, and kubelab "
+                         "could not install it: {problem} ({fix})", problem=e.problem,
+                         fix=e.fix))
+                return False
+        answers = [self.commands.kubectl(["auth", "can-i", "create",
+                                          f"{kind}.{gateway.GROUP}"], check=False).split()[:1]
+                   for kind in ("gateways", "httproutes")]
+        if answers != [["yes"], ["yes"]]:
+            print(tr("⏭ skipped: this login may not create Gateways and HTTPRoutes in "
+                     "{namespace}.", namespace=self.scope.namespace))
+            return False
+        return True
