@@ -101,11 +101,14 @@ class Scope:
             feature not in missing
 
     def skip_unless(self, feature: str, what: str) -> bool:
-        """True when the cell may run; otherwise print why it is skipped."""
+        """True when the cell may run; otherwise print why it is skipped, and what the
+        cell printed on a real cluster, labelled as a recording (kubelab/recordings.py)."""
         if self.supports(feature):
             return True
         print(features.skip_message(self.feature_backend(), feature,
                                     chapter_text(self.chapter, what)))
+        from . import recordings
+        recordings.show(self.chapter, what)
         return False
 
     # ------------------------------------------------------------------ status

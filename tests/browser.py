@@ -175,6 +175,20 @@ def kernel_states(server: dict) -> list[str]:
         return [k["execution_state"] for k in json.load(r)]
 
 
+def close_sessions(server: dict) -> None:
+    """Shut down the kernels of chapters opened before (through the server's API), so the
+    next chapter's run is the only one."""
+    with urllib.request.urlopen(f"{server['api']}/sessions?token={server['token']}",
+                                timeout=5) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        request = urllib.request.Request(
+            f"{server['api']}/sessions/{session['id']}?token={server['token']}",
+            method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+    wait_for("the earlier chapters' kernels to stop", lambda: not kernel_states(server), 30)
+
+
 ERRORS_JS = """
 const out = [];
 document.querySelectorAll(
@@ -222,8 +236,11 @@ def run_all(driver: Any, server: dict, chapter: str) -> dict:
     path = NOTEBOOKS / f"{chapter}.ipynb"
     nb = json.loads(path.read_text())
     code_cells = sum(1 for c in nb["cells"] if c["cell_type"] == "code")
+    close_sessions(server)
     start = time.monotonic()
-    driver.get(f"{server['base']}/lab/tree/{quote(path.name)}?token={server['token']}")
+    # a workspace of its own: JupyterLab would reopen the chapters opened before
+    driver.get(f"{server['base']}/lab/workspaces/{quote(chapter)}/tree/{quote(path.name)}"
+               f"?reset&token={server['token']}")
     wait_for(f"{chapter}'s {code_cells} code cells in the page",
              lambda: len(driver.execute_script(PROMPTS_JS)) == code_cells, START_TIMEOUT)
     wait_for("the kernel to be idle (the notebook's execution indicator)",

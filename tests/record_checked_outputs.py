@@ -2,7 +2,7 @@
 `nbval-check-output` on the lab that is up (the sandbox, as in CI), and copy those cells'
 outputs into the committed notebook. Every other output stays stripped.
 
-    kubelab up --backend sandbox && python tests/record_checked_outputs.py
+    kubelab up --backend sandbox && python tests/record_checked_outputs.py [CHAPTER ...]
 
 The tagged cells print what does not change between runs once tests/sanitize.cfg has
 masked ages, hashes, IPs and ports: `kubectl explain`, refusals, error messages. Run this
@@ -34,7 +34,10 @@ def record(path: Path, scratch: Path) -> int:
                                progress_bar=False)
     ran = {c.id: c for c in nbformat.read(out, as_version=4).cells}
     for cell in checked(nb):
-        outputs = [o for o in ran[cell.id].outputs if o.output_type == "stream"]
+        outputs = [o for o in ran[cell.id].outputs if o.output_type != "display_data"]
+        for o in outputs:
+            if o.output_type == "execute_result":
+                o.execution_count = 1
         if not outputs:
             sys.exit(f"{path.name} cell {cell.id} printed nothing: nothing to compare")
         cell.outputs = outputs
@@ -46,6 +49,8 @@ def record(path: Path, scratch: Path) -> int:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kubelab-record-") as tmp:
         for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+            if sys.argv[1:] and path.stem not in sys.argv[1:]:
+                continue
             if count := record(path, Path(tmp)):
                 print(f"{path.name}: {count} checked outputs recorded")
 

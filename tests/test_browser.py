@@ -17,6 +17,9 @@ import browser as learner
 import pytest
 from test_notebooks import report as notebook_report
 
+from kubelab import recordings
+from kubelab.backends import BACKENDS
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / ".ci-state" / "browser-report.txt"
 # 00: the mermaid diagrams; 05b: the rollout charts, live; 06: the Service picture
@@ -33,24 +36,28 @@ def report(line: str) -> None:
 def browser(request, tmp_path_factory):
     """JupyterLab on the workbook and Chromium on it, against the running lab."""
     learner.require_browser()
-    request.getfixturevalue("cluster")        # the running lab, which the chapters use
+    cluster = request.getfixturevalue("cluster")  # the running lab, which the chapters use
     with learner.jupyterlab(tmp_path_factory.mktemp("jupyterlab")) as server, \
             learner.chromium_driver() as driver:
-        yield server, driver
+        yield server, driver, set(BACKENDS[cluster.backend].features)
 
 
 @pytest.fixture(scope="module", params=CHAPTERS)
 def page(request, browser):
     """A chapter open in the browser with every cell run; figures of the run."""
-    server, driver = browser
+    server, driver, features = browser
     run = learner.run_all(driver, server, request.param)
     report(f"{request.param} in Chromium: page and kernel ready in {run['opened']:.1f} s, "
            f"{run['code_cells']} code cells run in {run['ran']:.1f} s")
-    return dict(run, chapter=request.param, driver=driver)
+    return dict(run, chapter=request.param, driver=driver, features=features)
 
 
-def draws(nb: dict, what: str) -> int:
-    return sum(what in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+def draws(page: dict, *what: str) -> int:
+    """How many code cells that run on this backend call one of `what`."""
+    return sum(1 for c in page["nb"]["cells"] if c["cell_type"] == "code"
+               and any(w in "".join(c["source"]) for w in what)
+               and all(f in page["features"]
+                       for f, _ in recordings.skip_calls("".join(c["source"]))))
 
 
 def test_no_error_in_the_page(page):
@@ -76,7 +83,7 @@ def test_every_picture_rendered(page):
     for src, complete, w, h in images:
         assert complete and w > 10 and h > 10, f"image {src} is {w}x{h} px"
     charts = [i for i in images if i[0].startswith("data:image/png")]
-    assert len(charts) >= draws(nb, "charts.show(") + draws(nb, "charts.follow_"), (
+    assert len(charts) >= draws(page, "charts.show(", "charts.follow_"), (
         f"{page['chapter']} draws charts, the page shows {len(charts)}")
     assert fences or charts, f"{page['chapter']} has no picture: it is here for its pictures"
     report(f"{page['chapter']} in Chromium: {len(sizes)} mermaid SVGs, {len(charts)} charts, "
@@ -84,7 +91,7 @@ def test_every_picture_rendered(page):
 
 
 def test_the_live_charts_changed_while_the_cells_ran(page):
-    live = draws(page["nb"], "charts.follow_")
+    live = draws(page, "charts.follow_")
     if not live:
         pytest.skip(f"{page['chapter']} has no live chart")
     changed = {cell: n for cell, n in page["pictures_per_cell"].items() if n > 1}

@@ -64,6 +64,16 @@ def test_notebook_runs(notebook, tmp_path, cluster):
     # a chapter that skips more than a third of its cells here teaches too little
     if cluster.backend == "sandbox":
         assert skipped * 3 <= len(code), line
+        # and each cell it skips shows what that cell printed on a real cluster
+        bare = [c.id for c in code if "⏭ skipped" in text_of(c) and RECORDED not in text_of(c)]
+        assert not bare, f"{notebook.stem}: skipped cells without a recording: {bare}"
+
+
+RECORDED = "▶ recorded on the"
+
+
+def text_of(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []))
 
 
 def check_lines(nb) -> list[str]:

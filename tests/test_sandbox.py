@@ -32,6 +32,21 @@ def test_every_component_listens_on_loopback_only(cluster):
     assert all(addr in ("127.0.0.1", "0:0:0:0:0:0:0:1", "::1") for addr, _ in sockets), sockets
 
 
+
+def test_the_apiserver_runs_with_its_memory_limit(cluster):
+    """kwokctl passes the soft limit to the apiserver only (see sandbox.py for the figures)."""
+    if cluster.backend != "sandbox":
+        pytest.skip("sandbox processes only")
+    limits = {}
+    for pid in sandbox.pids():
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            program = f.read().split(b"\0")[0].decode().rsplit("/", 1)[-1]
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(v.decode().split("=", 1) for v in f.read().split(b"\0") if b"=" in v)
+        limits[program] = env.get("GOMEMLIMIT")
+    assert limits.pop("kube-apiserver") == sandbox.APISERVER_MEMORY_LIMIT
+    assert set(limits.values()) == {None}, limits
+
 def test_deployment_scales_to_three_ready_pods_and_a_rollout_can_be_undone(cluster):
     lab = Lab(cluster=cluster, namespace="test-rollout", chapter="test-rollout")
     lab.reset_namespace()
