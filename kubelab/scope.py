@@ -158,9 +158,10 @@ class Scope:
                 metadata=client.V1ObjectMeta(name="kubelab-progress"), data=data))
 
     # ------------------------------------------------------------------ lifecycle
-    def _delete_namespaces(self, timeout: float) -> None:
+    def _delete_namespaces(self, timeout: float, wait: bool = True) -> list[str]:
         """Delete the chapter's namespaces (its own, and any made by namespace_for) and
-        the cluster-wide objects it labelled as its own (nodes, IngressClasses)."""
+        the cluster-wide objects it labelled as its own (nodes, IngressClasses); with
+        `wait`, until the namespaces are gone. The namespaces deleted."""
         selector = f"{LESSON_LABEL}={self.chapter}"
         self.cluster.kubectl(["delete", "nodes,ingressclasses", "-l", selector,
                               "--ignore-not-found"])
@@ -169,13 +170,16 @@ class Scope:
         if self.reads.get("Namespace", self.namespace, namespace=None):
             names.add(self.namespace)
         if not names:
-            return
+            return []
         self.cluster.kubectl(["delete", "namespace", *sorted(names), "--wait=false",
                               "--ignore-not-found"])
-        self.reads.wait_for("Namespace", lambda objs: not [
-            o for o in objs if o["metadata"]["name"] in names],
-            namespace=None, timeout=timeout,
-            describe=tr("namespaces {names} to be deleted", names=", ".join(sorted(names))))
+        if wait:
+            self.reads.wait_for("Namespace", lambda objs: not [
+                o for o in objs if o["metadata"]["name"] in names],
+                namespace=None, timeout=timeout,
+                describe=tr("namespaces {names} to be deleted",
+                            names=", ".join(sorted(names))))
+        return sorted(names)
 
     def _empty_workshop_namespaces(self, timeout: float) -> None:
         """A learner may not delete namespaces: empty them instead, keeping the progress
@@ -205,19 +209,26 @@ class Scope:
         self._delete_namespaces(timeout)
         self._apply_namespace(self.namespace)
 
-    def cleanup(self, timeout: float = 90) -> None:
+    def cleanup(self, timeout: float = 90, wait: bool = False) -> None:
         """Delete the chapter's namespace and everything in it, and stop background
-        commands. Safe to run twice."""
+        commands. Safe to run twice. Nothing waits for the namespace to be gone unless
+        `wait`: that took most of a chapter's time on the sandbox, and the next chapter
+        has a namespace of its own."""
         from .background import stop_all
         stop_all()
         if self.cluster.backend == "minikube" and self.supports("minikube"):
             from .backends import minikube      # a chapter's second profile or extra node
             minikube.tidy(self.cluster, self.say)
+        passed = sum(r.passed for r in self.results)
         if self.learner:
             self._empty_workshop_namespaces(timeout)
-        else:
-            self._delete_namespaces(timeout)
-        passed = sum(r.passed for r in self.results)
+        elif deleted := self._delete_namespaces(timeout, wait=wait):
+            if not wait:
+                # The namespace controller empties them in the background, as after
+                # `kubectl delete namespace`; reopening the chapter waits for them.
+                print(tr("namespaces {names} are being deleted with everything in them: "
+                         "`kubectl get ns` shows them Terminating for a few seconds.",
+                         names=", ".join(deleted)))
         print(tr("cleaned up namespace {namespace}; checks passed: {passed}/{total}",
                  namespace=self.namespace, passed=passed, total=len(self.results)))
 
