@@ -208,10 +208,14 @@ def test_sandbox_dry_run_is_loopback_only_with_distinct_ranges(isolated_home):
     assert proc.returncode == 0, proc.stderr
     commands = [line for line in proc.stdout.splitlines()
                 if line.startswith("cd ") and " && " in line]
-    started = {line.split(" && ")[1].split()[0] for line in commands}
+    # "cd DIR && [NAME=VALUE ...] PROGRAM ARGS": the environment a component gets
+    started = {next(w for w in line.split(" && ")[1].split() if "=" not in w)
+               for line in commands}
     assert {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
             "kwok-controller"} <= started
-    apiserver = next(c for c in commands if " && kube-apiserver " in c)
+    apiserver = next(c for c in commands if " kube-apiserver " in c)
+    assert f"GOMEMLIMIT={sandbox.APISERVER_MEMORY_LIMIT} kube-apiserver " in apiserver
+    assert not [c for c in commands if "GOMEMLIMIT" in c and c != apiserver]
     assert "--bind-address=127.0.0.1" in apiserver
     assert f"--service-cluster-ip-range={sandbox.SERVICE_CIDR}" in apiserver
     assert "RBAC" in apiserver
