@@ -21,6 +21,8 @@ from .i18n import tr
 DIR = Path(__file__).resolve().parent / "recordings"
 SKIP_CALL = re.compile(r'skip_unless\(\s*"([\w-]+)",\s*"([^"]+)"')
 MAX_LINES = 40          # a recording is a glimpse, not a log
+# What the sandbox lacks, and which backend in CI records the cells that need it
+RECORDED_ON = {"containers": "local", "host-network": "local", "minikube": "minikube"}
 
 
 def source_digest(source: str) -> str:
@@ -32,15 +34,29 @@ def skip_calls(source: str) -> list[tuple[str, str]]:
     return SKIP_CALL.findall(source)
 
 
-def path_for(chapter: str) -> Path:
-    return DIR / f"{chapter}.json"
+def recorded_on(backend: str) -> set[str]:
+    """The features whose cells `backend` records for the sandbox."""
+    return {feature for feature, b in RECORDED_ON.items() if b == backend}
+
+
+def path_for(chapter: str, folder: Path = DIR) -> Path:
+    return folder / f"{chapter}.json"
 
 
 def load(chapter: str, folder: Path = DIR) -> dict[str, dict]:
     try:
-        return json.loads((folder / f"{chapter}.json").read_text())
+        return json.loads(path_for(chapter, folder).read_text())
     except (OSError, ValueError):
         return {}
+
+
+def write(chapter: str, entries: dict[str, dict], folder: Path = DIR) -> Path:
+    """The chapter's recordings in `folder` become `entries`, sorted by cell."""
+    path = path_for(chapter, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(entries.items())), ensure_ascii=False, indent=1)
+                    + "\n")
+    return path
 
 
 def show(chapter: str, what: str) -> bool:
@@ -88,11 +104,5 @@ def capture(executed: dict, backend: str, kubernetes: str, features: set[str]) -
 
 def save(chapter: str, entries: dict[str, dict], folder: Path) -> Path:
     """Merge `entries` into the chapter's recordings in `folder`."""
-    path = folder / f"{chapter}.json"
     merged = {**load(chapter, folder), **entries}
-    if not merged:
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dict(sorted(merged.items())), ensure_ascii=False, indent=1)
-                    + "\n")
-    return path
+    return write(chapter, merged, folder) if merged else path_for(chapter, folder)

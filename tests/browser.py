@@ -311,6 +311,11 @@ def output_images(driver: Any) -> list[tuple[str, bool, int, int]]:
       .map(i => [i.currentSrc.slice(0, 80), i.complete, i.naturalWidth, i.naturalHeight]);""")
 
 
+def charts(driver: Any) -> list[tuple[str, bool, int, int]]:
+    """The charts among the output images (matplotlib PNGs)."""
+    return [i for i in output_images(driver) if i[0].startswith("data:image/png")]
+
+
 def mermaid_sizes(driver: Any, expected: int) -> list[tuple[float, float, bool]]:
     """Each mermaid diagram's size once `expected` of them are SVGs; fails if one broke.
     JupyterLab 4 renders a ```mermaid fence to <img src="data:image/svg+xml,…">."""

@@ -240,13 +240,13 @@ def replaced_after_delete(lab) -> dict:  # noqa: ANN001
     return new
 
 
-
-def record_skipped_cells(nb: dict, chapter: str, backend: str, features: set[str]) -> int:
+def record_skipped_cells(nb: dict, chapter: str, backend: str) -> int:
     """Keep what the cells the sandbox skips printed here (.ci-state/recordings/, copied
     into git by tests/record_skipped_outputs.py), and hold the committed recordings to
     this run: the same cells, from the same sources. The number of cells recorded."""
-    from kubelab import recordings, versions
-    fresh = recordings.capture(nb, backend, versions.KUBERNETES, features)
+    from kubelab import recordings
+    fresh = recordings.capture(nb, backend, versions.KUBERNETES,
+                               recordings.recorded_on(backend))
     recordings.save(chapter, fresh, RECORDINGS)
     committed = {what: rec for what, rec in recordings.load(chapter).items()
                  if rec["backend"] == backend}

@@ -9,7 +9,6 @@ A backend's entries replace that backend's entries of the same chapter, so a cel
 longer exists loses its recording."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from kubelab import recordings
@@ -20,16 +19,13 @@ FRESH = ROOT / ".ci-state" / "recordings"
 
 def main() -> None:
     for path in sorted(FRESH.glob("*.json")):
-        fresh = json.loads(path.read_text())
+        fresh = recordings.load(path.stem, FRESH)
         backends = {rec["backend"] for rec in fresh.values()}
         if not fresh:
             continue
         kept = {what: rec for what, rec in recordings.load(path.stem).items()
                 if rec["backend"] not in backends}
-        recordings.DIR.mkdir(exist_ok=True)
-        out = recordings.path_for(path.stem)
-        out.write_text(json.dumps(dict(sorted({**kept, **fresh}.items())),
-                                  ensure_ascii=False, indent=1) + "\n")
+        out = recordings.write(path.stem, {**kept, **fresh})
         print(f"{out.relative_to(ROOT)}: {len(fresh)} cells from {', '.join(sorted(backends))}")
 
 

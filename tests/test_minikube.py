@@ -170,7 +170,7 @@ CONTAINER_REASONS = ("containers", "host-network", "minikube")
 def test_chapter_runs_on_minikube(mk, notebook, tmp_path):
     nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.minikube.ipynb",
                           {"backend": "auto"})
-    recorded = checks.record_skipped_cells(nb, notebook.stem, "minikube", {"minikube"})
+    recorded = checks.record_skipped_cells(nb, notebook.stem, "minikube")
     report(f"{notebook.stem} on minikube: {figures}, {recorded} cells recorded for the "
            "sandbox")
     assert checks_passed(nb) > 0

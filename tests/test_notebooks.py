@@ -52,8 +52,7 @@ def skipped_cells(nb) -> int:
 
 def checks_passed(nb) -> int:
     """Check lines this run printed (a recording shown under a skipped cell is indented)."""
-    return sum(line.startswith("✓ ") for c in nb.cells if c.cell_type == "code"
-               for o in c.get("outputs", []) for line in o.get("text", "").splitlines())
+    return len(check_lines(nb))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -70,12 +69,11 @@ def test_notebook_runs(notebook, tmp_path, cluster):
         # and each cell `skip_unless` skips shows what that cell printed on a real cluster
         # (a backend's own CLI through lab.tool, minikube's or k3s's, shows its command)
         bare = [c.id for c in code if "⏭ skipped" in text_of(c) and RECORDED not in text_of(c)
-                and any(f in RECORDED_FEATURES for f, _ in recordings.skip_calls(c.source))]
+                and any(f in recordings.RECORDED_ON for f, _ in recordings.skip_calls(c.source))]
         assert not bare, f"{notebook.stem}: skipped cells without a recording: {bare}"
 
 
 RECORDED = "▶ recorded on the"
-RECORDED_FEATURES = {"containers", "host-network", "minikube"}   # see test_recordings.py
 
 
 def text_of(cell) -> str:

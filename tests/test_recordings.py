@@ -17,8 +17,7 @@ from kubelab.backends import BACKENDS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-# What the sandbox lacks, and which backend in CI records the cells that need it
-RECORDED_ON = {"containers": "local", "host-network": "local", "minikube": "minikube"}
+RECORDED_ON = recordings.RECORDED_ON
 
 
 def skipped_on_the_sandbox() -> list[tuple[str, str, str, str]]:
