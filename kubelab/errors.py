@@ -70,6 +70,11 @@ class CheckFailed(KubelabError):
     """A check about the cluster did not hold (a learner's answer, or a lesson's claim)."""
 
 
+class ExerciseUnfit(KubelabError):
+    """An exercise's check passed before its solution ran (KUBELAB_SOLVE=1): a check
+    that no answer could fail."""
+
+
 def install_notebook_handler() -> None:
     """Show KubelabError in a notebook as its message and fix, without the traceback wall."""
     try:

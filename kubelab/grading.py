@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import CheckFailed, WaitTimeout
+from .errors import CheckFailed, ExerciseUnfit, WaitTimeout
 from .i18n import chapter_text, tr
 from .reads import Reads
 from .scope import Scope
@@ -82,17 +82,29 @@ class Grading:
         runs its solution, kept out of the notebook in kubelab/solutions/ (by chapter and
         exercise id; `given` passes it the notebook's values it needs, such as a URL),
         and checks again: every exercise is tested both unsolved and solved. `solution`
-        replaces the stored one (tests)."""
+        replaces the stored one (tests).
+
+        A learner's answer gets 3 s to settle (pods starting, say). With KUBELAB_SOLVE=1
+        nobody answered, so the unsolved check is evaluated once, and must fail: an
+        exercise that passes before anyone did it could never tell a wrong answer."""
         from . import solutions
+        solving = os.environ.get("KUBELAB_SOLVE") == "1"
         try:
-            self.check(description, condition, hint, within=3, watch=watch)
-            return
+            self.check(description, condition, hint, within=0 if solving else 3, watch=watch)
         except CheckFailed as failed:
-            if os.environ.get("KUBELAB_SOLVE") != "1":
+            if not solving:
                 raise CheckFailed(failed.problem, failed.fix + tr(
                     "\n  stuck? the Solution below the check (click to open) shows one "
                     "answer.")) from None
             self.results.pop()
+        else:
+            if not solving:
+                return
+            raise ExerciseUnfit(
+                tr("exercise {exercise} passed before anything was done for it: its check "
+                   "cannot tell an answer from no answer.", exercise=exercise_id),
+                tr("make the check ask for what the exercise asks the learner to change, "
+                   "or reset what an earlier cell left behind."))
         solve = solution or solutions.find(self.chapter, exercise_id)
         print(tr("(not solved yet; KUBELAB_SOLVE=1, so running the solution of exercise "
                  "{exercise}: {steps})", exercise=exercise_id,

@@ -17,7 +17,7 @@ from .grading import CheckResult, Grading
 from .i18n import set_language, tr
 from .objects import node_ready, pod_ready
 from .reads import Reads
-from .scope import Scope, workshop_login
+from .scope import Scope, default_namespace, workshop_login
 from .tools import Tools
 
 __all__ = ["CheckResult", "Lab", "current_lab", "node_ready", "open_lab", "pod_ready",
@@ -170,7 +170,7 @@ def open_lab(chapter: str, *, backend: str = "auto", namespace: str = "",
                            tr("run `kubelab down` then `kubelab up --backend {wanted}`, or "
                               "set the notebook's backend parameter to 'auto'.",
                               wanted=backend))
-    lab = Lab(cluster=cluster, namespace=namespace or f"lab-{chapter}", chapter=chapter)
+    lab = Lab(cluster=cluster, namespace=namespace or default_namespace(chapter), chapter=chapter)
     if fresh:
         lab.reset_namespace()
     _CURRENT = lab

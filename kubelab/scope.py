@@ -19,6 +19,11 @@ LESSON_LABEL = "kubelab.dev/lesson"
 WORKSHOP_BACKEND = "workshop"      # the backend name of a learner's login (workshop_login)
 
 
+def default_namespace(chapter: str) -> str:
+    """A chapter's namespace in a lab of one's own, unless the notebook names another."""
+    return f"lab-{chapter}"
+
+
 class Result(Protocol):
     """What a scope reads of a check's record (grading.CheckResult)."""
     description: str
@@ -100,15 +105,16 @@ class Scope:
         return features.supported(self.feature_backend(), feature) and \
             feature not in missing
 
-    def skip_unless(self, feature: str, what: str) -> bool:
+    def skip_unless(self, feature: str, what: str, recording: str = "") -> bool:
         """True when the cell may run; otherwise print why it is skipped, and what the
-        cell printed on a real cluster, labelled as a recording (kubelab/recordings.py)."""
+        cell printed on a real cluster, labelled as a recording (kubelab/recordings.py),
+        found by `recording` (by default `what`)."""
         if self.supports(feature):
             return True
         print(features.skip_message(self.feature_backend(), feature,
                                     chapter_text(self.chapter, what)))
         from . import recordings
-        recordings.show(self.chapter, what)
+        recordings.show(self.chapter, recording or what)
         return False
 
     # ------------------------------------------------------------------ status

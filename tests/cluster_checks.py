@@ -245,7 +245,7 @@ def record_skipped_cells(nb: dict, chapter: str, backend: str) -> int:
     into git by tests/record_skipped_outputs.py), and hold the committed recordings to
     this run: the same cells, from the same sources. The number of cells recorded."""
     from kubelab import recordings
-    fresh = recordings.capture(nb, backend, versions.KUBERNETES,
+    fresh = recordings.capture(nb, chapter, backend, versions.KUBERNETES,
                                recordings.recorded_on(backend))
     recordings.save(chapter, fresh, RECORDINGS)
     committed = {what: rec for what, rec in recordings.load(chapter).items()

@@ -183,3 +183,20 @@ def test_exercise_without_solve_reports_the_hint(cluster, monkeypatch):
                      solution=lambda lab: ran.append(1))
     assert not ran      # a learner's unsolved exercise is never solved for them
     assert e.value.fix.startswith("do it") and "Solution below" in e.value.fix
+
+
+@pytest.mark.cluster
+def test_solving_an_exercise_needs_it_unsolved_first(cluster, monkeypatch):
+    """With KUBELAB_SOLVE=1 (CI) the unsolved check is evaluated once, with no 3 s to
+    settle, then the solution runs; an exercise whose check passes before that is refused."""
+    from kubelab.errors import ExerciseUnfit
+    monkeypatch.setenv("KUBELAB_SOLVE", "1")
+    lab = Lab(cluster=cluster, namespace="default", chapter="test-exercise")
+    done: list[int] = []
+    start = time.monotonic()
+    lab.exercise("solved-by-ci", "the solution ran", lambda: bool(done), hint="run it",
+                 solution=lambda lab: done.append(1))
+    assert done and lab.results[-1].passed and time.monotonic() - start < 2.5
+    with pytest.raises(ExerciseUnfit):
+        lab.exercise("always", "always true", lambda: True, hint="-",
+                     solution=lambda lab: None)

@@ -21,15 +21,26 @@ RECORDED_ON = recordings.RECORDED_ON
 
 
 def skipped_on_the_sandbox() -> list[tuple[str, str, str, str]]:
-    """(chapter, feature, what, cell source) of every cell the sandbox skips."""
+    """(chapter, feature, what, cell source) of every cell the sandbox skips, and of every
+    backend command (`lab.tool`) it skips."""
     sandbox = set(BACKENDS["sandbox"].features)
+    lacking = recordings.sandbox_lacks()
     out = []
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":
                 out += [(path.stem, f, w, cell.source) for f, w in
                         recordings.skip_calls(cell.source) if f not in sandbox]
+                out += [(path.stem, f, w, cell.source) for f, w in
+                        recordings.tool_calls(cell.source, path.stem, lacking)]
     return out
+
+
+def test_every_skipped_command_is_known_before_its_cell_runs():
+    """A recording is found by the command `lab.tool` shows: a literal, or an f-string
+    that fills in only the chapter's namespace."""
+    unknown = [(c, s.splitlines()[0]) for c, _, w, s in skipped_on_the_sandbox() if not w]
+    assert not unknown, unknown
 
 
 def test_the_recorded_features_are_the_ones_the_sandbox_lacks():
@@ -80,7 +91,27 @@ def test_capture_keeps_what_ran_and_leaves_out_what_was_skipped():
     other = nbformat.v4.new_code_cell('if lab.skip_unless("minikube", "a node"):\n  pass')
     other.outputs = [nbformat.v4.new_output("stream", name="stdout", text="node m02\n")]
     nb = nbformat.v4.new_notebook(cells=[cell, skipped, other])
-    got = recordings.capture(nb, "local", "v1.36.3", {"containers"})
+    got = recordings.capture(nb, "00-start-here", "local", "v1.36.3", {"containers"})
     assert set(got) == {"`kubectl logs`"}
     assert got["`kubectl logs`"]["text"] == "hello"
     assert got["`kubectl logs`"]["source"] == recordings.source_digest(cell.source)
+
+
+def test_capture_gives_each_skipped_command_what_followed_it():
+    cell = nbformat.v4.new_code_cell(
+        'lab.tool("minikube ip -p kubelab", needs="minikube")\n'
+        'lab.tool(f"minikube service web -n {lab.namespace} --url", needs="minikube")\n'
+        'if lab.supports("minikube"):\n'
+        '    lab.tool("minikube addons list", needs="minikube")')
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
+        "$ minikube ip -p kubelab\n192.168.49.2\n"
+        "$ minikube service web -n lab-01-minikube --url\nhttp://192.168.49.2:31000\n"
+        "✓ it answers\n$ minikube addons list\n| headlamp | disabled |\n"))]
+    got = recordings.capture(nbformat.v4.new_notebook(cells=[cell]), "01-minikube",
+                             "minikube", "v1.36.3", {"minikube"})
+    assert {w: r["text"] for w, r in got.items()} == {
+        "`minikube ip -p kubelab`": "192.168.49.2",
+        "`minikube service web -n lab-01-minikube --url`":
+            "http://192.168.49.2:31000\n✓ it answers"}
+    assert recordings.tool_key("minikube service web -n ws-ana --url", "01-minikube",
+                               "ws-ana") == "`minikube service web -n lab-01-minikube --url`"
