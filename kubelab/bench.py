@@ -258,6 +258,8 @@ def node(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ backends side by side
 
+Row = tuple[str, str, float | None, float | None, str]   # name, nodes, s, MB, why not
+
 def cluster_pids(cluster) -> list[int]:  # noqa: ANN001
     """The processes that make up a lab cluster, for its memory: the sandbox's control
     plane; plus, for the local node, its daemons, containerd's shims and its pods; for
@@ -294,7 +296,7 @@ def cluster_pids(cluster) -> list[int]:  # noqa: ANN001
 def compare(args: argparse.Namespace) -> int:
     """Ready time and memory of each backend this machine can run, one after the other
     in one run, side by side as ratios against kind. Each gets a private state dir."""
-    rows: list[tuple[str, str, float | None, float | None, str]] = []
+    rows: list[Row] = []
     wanted = [("kind", 3), ("minikube", 2), ("local", 1), ("sandbox", 2)]
     home = os.environ.get("KUBELAB_HOME")
     for name, nodes in wanted:
@@ -324,20 +326,29 @@ def compare(args: argparse.Namespace) -> int:
         os.environ.pop("KUBELAB_HOME", None)
     else:
         os.environ["KUBELAB_HOME"] = home
-    base = next((r for r in rows if r[0] == "kind" and r[2] is not None), None)
-    print(f"kubelab bench --compare — Kubernetes {versions.KUBERNETES}, {os.cpu_count()} "
-          f"cores, memory after {args.settle} s (RSS of every process of the cluster)")
-    print(f"  {'backend':<9} {'nodes':>5} {'up to Ready':>12} {'memory':>10} "
-          f"{'time/kind':>10} {'memory/kind':>12}")
-    for name, count, seconds, mb, why in rows:
-        if seconds is None:
-            print(f"  {name:<9} {count:>5}  not here: {why}")
-            continue
-        t_ratio = f"{seconds / base[2]:.2f}" if base else "-"
-        m_ratio = f"{mb / base[3]:.2f}" if base else "-"
-        print(f"  {name:<9} {count:>5} {seconds:>10.1f} s {mb:>7.0f} MB {t_ratio:>10} "
-              f"{m_ratio:>12}")
+    for line in compare_lines(rows, args.settle):
+        print(line)
     return 0
+
+
+def compare_lines(rows: list[Row], settle: float) -> list[str]:
+    """The side-by-side table: each backend's time to Ready and memory, and both as
+    ratios against kind (tests/conftest.py prints it for the backends a test run
+    started)."""
+    base = next((r for r in rows if r[0] == "kind" and r[2] is not None), None)
+    lines = [f"kubelab bench compare — Kubernetes {versions.KUBERNETES}, {os.cpu_count()} "
+             f"cores, memory after {settle:.0f} s (RSS of every process of the cluster)",
+             f"  {'backend':<9} {'nodes':>5} {'up to Ready':>12} {'memory':>10} "
+             f"{'time/kind':>10} {'memory/kind':>12}"]
+    for name, count, seconds, mb, why in rows:
+        if seconds is None or mb is None:
+            lines.append(f"  {name:<9} {count:>5}  not here: {why}")
+            continue
+        t_ratio = f"{seconds / base[2]:.2f}" if base and base[2] else "-"
+        m_ratio = f"{mb / base[3]:.2f}" if base and base[3] else "-"
+        lines.append(f"  {name:<9} {count:>5} {seconds:>10.1f} s {mb:>7.0f} MB "
+                     f"{t_ratio:>10} {m_ratio:>12}")
+    return lines
 
 
 def rollouts_under_traffic(lab: Lab) -> dict:

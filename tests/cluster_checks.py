@@ -20,6 +20,27 @@ from kubelab.traffic import http_get
 AGNHOST, PREV, BUSYBOX = (versions.IMAGES[k] for k in ("agnhost", "agnhost-prev", "busybox"))
 WEB = ROLLING.format(image=PREV)     # 3 replicas, readiness probe, graceful stop
 RECORDINGS = Path(__file__).resolve().parent.parent / ".ci-state" / "recordings"
+COMPARE = Path(__file__).resolve().parent.parent / ".ci-state" / "compare-report.txt"
+SETTLE = 10.0                        # seconds after up before memory is read, for every one
+COMPARED = ("kind", "minikube", "local", "sandbox")
+_compared: dict[str, tuple] = {}     # this test run's backends, as `bench compare` rows
+
+
+def record_up(name: str, cluster, seconds: float) -> str:  # noqa: ANN001
+    """Time to Ready and memory (SETTLE s later) of a backend this test run started, into
+    the side-by-side table of .ci-state/compare-report.txt: `kubelab bench compare`'s,
+    without starting every backend a second time. The figures, for a report line."""
+    from kubelab import procs
+    from kubelab.bench import cluster_pids, compare_lines
+    time.sleep(SETTLE)
+    mb = procs.rss_mb(cluster_pids(cluster))
+    nodes = len(cluster.kubectl(["get", "nodes", "-o", "name"]).stdout.split())
+    _compared[name] = (name, str(nodes), seconds, mb, "")
+    rows = [_compared.get(b) or (b, "-", None, None, "skipped in this test run")
+            for b in COMPARED]
+    COMPARE.parent.mkdir(exist_ok=True)
+    COMPARE.write_text("\n".join(compare_lines(rows, SETTLE)) + "\n")
+    return f"{mb:.0f} MB RSS {SETTLE:.0f} s after up"
 
 
 def docker(*args: str) -> str:

@@ -75,8 +75,9 @@ def kl(tmp_path_factory):
     before = machine_state()
     start = time.monotonic()
     cluster = backends.up("kind", nodes=NODES, log=print)
-    report(f"kind: up in {time.monotonic() - start:.1f} s ({NODES} nodes, image "
-           f"{cluster.details['image']})")
+    seconds = time.monotonic() - start
+    report(f"kind: up in {seconds:.1f} s ({NODES} nodes, image {cluster.details['image']}), "
+           f"{checks.record_up('kind', cluster, seconds)}")
     import kubelab
     lab = kubelab.open_lab("kind-tests")
     yield {"cluster": cluster, "lab": lab, "before": before}

@@ -56,7 +56,8 @@ def node(tmp_path_factory):
     before = host.snapshot()
     start = time.monotonic()
     cluster = backends.up("local", log=print)
-    report(f"local node: up in {time.monotonic() - start:.1f} s")
+    seconds = time.monotonic() - start
+    report(f"local node: up in {seconds:.1f} s, {checks.record_up('local', cluster, seconds)}")
     import kubelab
     lab = kubelab.open_lab("node-tests")
     yield {"cluster": cluster, "lab": lab, "before": before}

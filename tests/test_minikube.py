@@ -73,8 +73,9 @@ def mk(tmp_path_factory):
     before = machine_state()
     start = time.monotonic()
     cluster = backends.up("minikube", nodes=NODES, log=print)
-    report(f"minikube {versions.MINIKUBE}: up in {time.monotonic() - start:.1f} s "
-           f"({NODES} nodes, image {cluster.details['image']})")
+    seconds = time.monotonic() - start
+    report(f"minikube {versions.MINIKUBE}: up in {seconds:.1f} s ({NODES} nodes, image "
+           f"{cluster.details['image']}), {checks.record_up('minikube', cluster, seconds)}")
     import kubelab
     lab = kubelab.open_lab("minikube-tests")
     yield {"cluster": cluster, "lab": lab, "before": before}

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import cluster_checks as checks
 import pytest
 
 from kubelab import procs, versions
@@ -76,8 +77,10 @@ def test_up_then_down_leaves_no_process_and_no_port(isolated_home):
         return subprocess.run([sys.executable, "-m", "kubelab.cli", *args],
                               capture_output=True, text=True, timeout=300)
 
+    start = time.monotonic()
     proc = cli("up", "--backend", "sandbox", "--nodes", "1")
     assert proc.returncode == 0, proc.stderr
+    print(checks.record_up("sandbox", Cluster.load(), time.monotonic() - start))
     pids = sandbox.pids()
     ports = [port for _, port in procs.listening(pids)]
     assert len(pids) == 5 and all(procs.alive(p) for p in pids)
