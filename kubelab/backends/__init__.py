@@ -50,6 +50,7 @@ def choose(backend: str = "auto") -> tuple[str, str]:
 
 def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
     name, why = choose(backend)
+    check_nodes(name, options.get("nodes"))
     running = current(required=False)
     if running is not None:
         if running.backend == name or backend == "auto":
@@ -62,6 +63,18 @@ def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
     log(f"backend: {name} ({why})")
     known = {k: v for k, v in options.items() if k in Options.__dataclass_fields__}
     return BACKENDS[name].up(Options(log=log, **known))
+
+
+def check_nodes(name: str, nodes: object) -> None:
+    """A node count the backend cannot make is refused before anything starts."""
+    most = BACKENDS[name].max_nodes
+    if isinstance(nodes, int) and most is not None and nodes > most:
+        able = [n for n, b in BACKENDS.items() if b.max_nodes is None or b.max_nodes > 1]
+        raise KubelabError(
+            f"the {name} backend makes at most {most} node{'s' if most > 1 else ''}; "
+            f"--nodes {nodes} asks for more.",
+            f"use --nodes {most}" + (" or less" if most > 1 else "")
+            + f", or a backend with more nodes: {', '.join(able)}.")
 
 
 def down(log: Log = print) -> None:
