@@ -289,10 +289,6 @@ def route_pods(subnets: dict[int, str]) -> None:
                      "via", via, "dev", "eth0"])
 
 
-def set_link(index: int, up: bool) -> None:
-    run(["ip", "link", "set", host_veth(index), "up" if up else "down"])
-
-
 def make_cgroup_root(name: str) -> None:
     """/NAME in every cgroup controller, for a node's kubelet (its cgroupRoot must
     exist); cpuset gets its parent's CPUs and memory nodes, or nothing could join it."""

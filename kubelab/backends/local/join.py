@@ -75,10 +75,3 @@ def create_token(cluster: Cluster) -> str:
     cluster.kubectl(["apply", "-f", "-"], input=manifests(token_id, token_secret))
     return f"{token_id}.{token_secret}"
 
-
-def bootstrap_csrs(cluster: Cluster) -> dict[str, list[str]]:
-    """CSR name -> its conditions, for the requests a bootstrap token filed."""
-    items = json.loads(cluster.kubectl(["get", "csr", "-o", "json"]).stdout)["items"]
-    return {c["metadata"]["name"]: [x["type"] for x in (c.get("status") or {}).get(
-        "conditions") or []] for c in items
-        if c["spec"]["username"].startswith("system:bootstrap:")}
