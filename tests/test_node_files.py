@@ -217,6 +217,9 @@ def test_a_node_count_the_backend_cannot_make_is_refused_with_the_fix():
     assert "at most 3 nodes" in e.value.problem
     with pytest.raises(KubelabError) as e:
         backends.check_nodes("k3s", 2)
-    assert "at most 1 node;" in e.value.problem and "local" in e.value.fix
+    assert "does not make nodes" in e.value.problem and "local" in e.value.fix
+    with pytest.raises(KubelabError) as e:
+        backends.check_nodes("local", 4)
+    assert "local" not in e.value.fix.split(":", 1)[1] and "sandbox" in e.value.fix
     backends.check_nodes("sandbox", 5)
     backends.check_nodes("k3s", None)

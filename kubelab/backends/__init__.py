@@ -68,13 +68,17 @@ def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
 def check_nodes(name: str, nodes: object) -> None:
     """A node count the backend cannot make is refused before anything starts."""
     most = BACKENDS[name].max_nodes
-    if isinstance(nodes, int) and most is not None and nodes > most:
-        able = [n for n, b in BACKENDS.items() if b.max_nodes is None or b.max_nodes > 1]
-        raise KubelabError(
-            f"the {name} backend makes at most {most} node{'s' if most > 1 else ''}; "
-            f"--nodes {nodes} asks for more.",
-            f"use --nodes {most}" + (" or less" if most > 1 else "")
-            + f", or a backend with more nodes: {', '.join(able)}.")
+    if not isinstance(nodes, int) or most is None or nodes <= most:
+        return
+    able = ", ".join(n for n, b in BACKENDS.items()
+                     if n != name and (b.max_nodes is None or b.max_nodes >= nodes))
+    if most == 1:
+        raise KubelabError(f"the {name} backend does not make nodes; --nodes {nodes} asks "
+                           "for more than one.",
+                           f"leave --nodes out, or use a backend that makes them: {able}.")
+    raise KubelabError(f"the {name} backend makes at most {most} nodes; --nodes {nodes} "
+                       "asks for more.",
+                       f"use --nodes {most} or less, or a backend with more nodes: {able}.")
 
 
 def down(log: Log = print) -> None:
