@@ -52,7 +52,13 @@ EXAMPLES = {
 
 # ------------------------------------------------------------------ lab lifecycle
 def cmd_up(args: argparse.Namespace) -> int:
-    cluster = backends.up(args.backend, nodes=args.nodes, port=args.port,
+    nodes = args.nodes
+    if nodes is None and args.backend in backends.BACKENDS \
+            and backends.BACKENDS[args.backend].max_nodes is not None:
+        nodes = None                # the backend's own count (local: 1)
+    elif nodes is None:
+        nodes = 2                   # what `kubelab up` has always asked the others for
+    cluster = backends.up(args.backend, nodes=nodes, port=args.port,
                           context=args.context, kubeconfig=args.kubeconfig)
     print(f"lab is up: backend {cluster.backend}, context {cluster.context}, "
           f"server {cluster.server_version()}")
@@ -390,8 +396,8 @@ def _options(build: Callable[[argparse.ArgumentParser], None]) -> argparse.Argum
 def _cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", type=_backend,
                    help=f"auto (default), {', '.join(backends.BACKENDS)}")
-    p.add_argument("--nodes", type=_positive, default=2, metavar="N",
-                   help="nodes (sandbox default 2)")
+    p.add_argument("--nodes", type=_positive, default=None, metavar="N",
+                   help="nodes (sandbox, kind, minikube: default 2; local: 1, at most 3)")
     p.add_argument("--context", help="context to use (backend existing)")
     p.add_argument("--kubeconfig", help="kubeconfig holding --context (backend existing)")
 

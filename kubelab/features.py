@@ -11,6 +11,8 @@ from .i18n import N_, tr
 FEATURES = {
     "containers": N_("containers really running in pods (the sandbox simulates its nodes)"),
     "minikube": N_("a cluster made by minikube"),
+    "node-join": N_("a node that joined with a bootstrap token (minikube, or the local "
+                    "backend with --nodes 2 or 3)"),
     "k3s": N_("a K3s install"),
     "kind": N_("a cluster made by kind"),
     "simulated-nodes": N_("nodes simulated by kwok (a real API, no container runs)"),

@@ -129,6 +129,8 @@ class Lab:
     scratch_kubeconfigs = _Part("tools", Tools.scratch_kubeconfigs)
     tool = _Part("tools", Tools.tool)
     node_containers = _Part("tools", Tools.node_containers)
+    node_stop = _Part("tools", Tools.node_stop)
+    node_start = _Part("tools", Tools.node_start)
     gateway_api = _Part("tools", Tools.gateway_api)
 
 

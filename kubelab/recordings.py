@@ -24,7 +24,8 @@ SKIP_CALL = re.compile(r'skip_unless\(\s*"([\w-]+)",\s*"([^"]+)"')
 MAX_LINES = 40          # a recording is a glimpse, not a log
 TOOL_ECHOES = ("$ minikube ", "$ docker ", "$ k3s ", "$ kind ")   # lab.tool's `$ command`
 # What the sandbox lacks, and which backend in CI records the cells that need it
-RECORDED_ON = {"containers": "local", "host-network": "local", "minikube": "minikube"}
+RECORDED_ON = {"containers": "local", "host-network": "local", "minikube": "minikube",
+               "node-join": "local (3 nodes)"}
 
 
 def source_digest(source: str) -> str:

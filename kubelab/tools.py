@@ -85,6 +85,33 @@ class Tools:
             minikube.after_command(argv, self.cluster, self.scope.say)
         return out
 
+    def node_stop(self, node: str) -> bool:
+        """Stop a worker node the way this backend can, and show the command: minikube
+        stops the node's container (`minikube node stop`); the local backend stops that
+        node's kubelet, as `systemctl stop kubelet` would on a machine (its containers and
+        kube-proxy go on). False, with why, where no node can be stopped."""
+        return self._node_power(node, start=False)
+
+    def node_start(self, node: str) -> bool:
+        """Start again a node `node_stop` stopped (see there)."""
+        return self._node_power(node, start=True)
+
+    def _node_power(self, node: str, start: bool) -> bool:
+        verb = "start" if start else "stop"
+        if self.scope.supports("minikube"):
+            return self.tool(f"minikube node {verb} {node} -p kubelab", needs="minikube",
+                             timeout=300 if start else 180) is not None
+        print(f"$ systemctl {verb} kubelet        # on {node}")
+        if not self.scope.skip_unless("node-join", tr("stopping and starting a node")):
+            return False
+        from .backends import local
+        pid = local.node_kubelet(node, start)
+        print(tr("(kubelab started the kubelet process of {node} again: PID {pid})",
+                 node=node, pid=pid) if start else
+              tr("(kubelab stopped the kubelet process of {node}, PID {pid}; its containers "
+                 "and kube-proxy go on)", node=node, pid=pid))
+        return True
+
     def node_containers(self) -> dict[str, str]:
         """minikube's node containers on the Docker engine: name -> state ("running",
         "exited"), as `docker ps -a` shows them."""

@@ -22,7 +22,7 @@ WEB = ROLLING.format(image=PREV)     # 3 replicas, readiness probe, graceful sto
 RECORDINGS = Path(__file__).resolve().parent.parent / ".ci-state" / "recordings"
 COMPARE = Path(__file__).resolve().parent.parent / ".ci-state" / "compare-report.txt"
 SETTLE = 10.0                        # seconds after up before memory is read, for every one
-COMPARED = ("kind", "minikube", "local", "sandbox")
+COMPARED = ("kind", "minikube", "local", "local-3", "sandbox")   # local-3: --nodes 3
 _compared: dict[str, tuple] = {}     # this test run's backends, as `bench compare` rows
 
 

@@ -154,3 +154,72 @@ def test_the_traffic_tally_counts_lines():
     t = tally("ok web-1\nok web-2\nfail\nok web-1\ndone\n")
     assert (t.served, t.failed, dict(t.responders)) == (3, 1, {"web-1": 2, "web-2": 1})
     assert str(t) == "3 served, 1 failed, answered by 2 pods"
+
+
+def test_nodes_2_and_3_get_their_own_address_cgroup_root_and_pod_range(tmp_path):
+    """A second kubelet under the first one's cgroup root would remove its pods' cgroups
+    as orphans; a second node's pods reach the others by routes, unmasqueraded."""
+    kubelet = json.loads(config.kubelet_yaml(Path("/run/kubelab-x/node-2"), tmp_path / "ca",
+                                             tmp_path / "logs", tmp_path / "resolv",
+                                             address=host.node_ip(2),
+                                             cgroup_root="/kubelab-node-2"))
+    assert kubelet["address"] == "10.240.0.3" and kubelet["cgroupRoot"] == "/kubelab-node-2"
+    assert "cgroupRoot" not in json.loads(config.kubelet_yaml(
+        Path("/run/x"), tmp_path / "ca", tmp_path / "logs", tmp_path / "resolv"))
+    proxy = json.loads(config.kube_proxy_yaml(tmp_path / "kc", name="kubelab-node-3",
+                                              address=host.node_ip(3)))
+    assert proxy["hostnameOverride"] == "kubelab-node-3"
+    assert proxy["nodePortAddresses"] == ["10.240.0.4/32"]
+    bridge = json.loads(config.cni_conflist(tmp_path, "10.244.1.0/24", "10.244.1.1",
+                                            masquerade=False))["plugins"][0]
+    assert bridge["ipMasq"] is False
+    assert bridge["ipam"]["ranges"][0][0] == {"subnet": "10.244.1.0/24",
+                                              "gateway": "10.244.1.1"}
+    assert host.in_netns("kubelab-node-2")[:2] == ["nsenter",
+                                                   "--net=/run/netns/kubelab-node-2"]
+
+
+def test_the_join_token_and_its_rights_are_kubeadms(tmp_path):
+    from kubelab.backends.local import join
+    token_id, secret = join.new_token()
+    assert len(token_id) == 6 and len(secret) == 16 and (token_id + secret).isalnum()
+    items = json.loads(join.manifests(token_id, secret))["items"]
+    token = items[0]
+    assert token["type"] == "bootstrap.kubernetes.io/token"
+    assert token["metadata"] == {"name": f"bootstrap-token-{token_id}",
+                                 "namespace": "kube-system"}
+    assert token["stringData"]["auth-extra-groups"] == join.GROUP
+    roles = {b["roleRef"]["name"]: b["subjects"][0]["name"] for b in items[1:]}
+    assert roles == {
+        "system:node-bootstrapper": join.GROUP,
+        "system:certificates.k8s.io:certificatesigningrequests:nodeclient": join.GROUP,
+        "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient":
+            "system:nodes"}
+    kc = json.loads(config.kubeconfig("https://10.240.0.2:6443", tmp_path / "ca.crt", None,
+                                      None, "kubelet-bootstrap",
+                                      token=f"{token_id}.{secret}"))
+    assert kc["users"][0]["user"] == {"token": f"{token_id}.{secret}"}
+    args = join.control_plane_args(tmp_path)
+    assert "kube-apiserver=enable-bootstrap-token-auth=true" in args
+    assert "kube-controller-manager=controllers=*,bootstrapsigner,tokencleaner" in args
+
+
+def test_a_node_count_the_backend_cannot_make_is_refused_with_the_fix():
+    from kubelab import backends
+    from kubelab.backends.local import workers
+    from kubelab.errors import KubelabError
+    assert workers.check_count(None) == 1 and workers.check_count(3) == 3
+    with pytest.raises(KubelabError) as e:
+        workers.check_count(4)
+    assert "1 to 3 nodes, not 4" in e.value.problem and "--nodes 1, 2 or 3" in e.value.fix
+    with pytest.raises(KubelabError) as e:
+        backends.check_nodes("local", 4)
+    assert "at most 3 nodes" in e.value.problem
+    with pytest.raises(KubelabError) as e:
+        backends.check_nodes("k3s", 2)
+    assert "does not make nodes" in e.value.problem and "local" in e.value.fix
+    with pytest.raises(KubelabError) as e:
+        backends.check_nodes("local", 4)
+    assert "local" not in e.value.fix.split(":", 1)[1] and "sandbox" in e.value.fix
+    backends.check_nodes("sandbox", 5)
+    backends.check_nodes("k3s", None)

@@ -50,6 +50,7 @@ def choose(backend: str = "auto") -> tuple[str, str]:
 
 def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
     name, why = choose(backend)
+    check_nodes(name, options.get("nodes"))
     running = current(required=False)
     if running is not None:
         if running.backend == name or backend == "auto":
@@ -62,6 +63,22 @@ def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
     log(f"backend: {name} ({why})")
     known = {k: v for k, v in options.items() if k in Options.__dataclass_fields__}
     return BACKENDS[name].up(Options(log=log, **known))
+
+
+def check_nodes(name: str, nodes: object) -> None:
+    """A node count the backend cannot make is refused before anything starts."""
+    most = BACKENDS[name].max_nodes
+    if not isinstance(nodes, int) or most is None or nodes <= most:
+        return
+    able = ", ".join(n for n, b in BACKENDS.items()
+                     if n != name and (b.max_nodes is None or b.max_nodes >= nodes))
+    if most == 1:
+        raise KubelabError(f"the {name} backend does not make nodes; --nodes {nodes} asks "
+                           "for more than one.",
+                           f"leave --nodes out, or use a backend that makes them: {able}.")
+    raise KubelabError(f"the {name} backend makes at most {most} nodes; --nodes {nodes} "
+                       "asks for more.",
+                       f"use --nodes {most} or less, or a backend with more nodes: {able}.")
 
 
 def down(log: Log = print) -> None:

@@ -32,6 +32,7 @@ class Backend:
     down: Callable[[Cluster, Log], None]
     fix: str = ""                                 # how to make it available (doctor)
     auto_rank: int | None = None                  # order in auto-selection; None: named only
+    max_nodes: int | None = None                  # most nodes `up` can make; None: no limit
 
 
 REGISTRY: dict[str, Backend] = {}

@@ -36,5 +36,5 @@ register(Backend(
     summary="any cluster you name: --context NAME [--kubeconfig F]; never deleted",
     features=frozenset({"containers", "cluster-admin"}),
     available=lambda: available(),
-    up=lambda o: up(context=o.context, kubeconfig=o.kubeconfig),
+    max_nodes=1, up=lambda o: up(context=o.context, kubeconfig=o.kubeconfig),
     down=lambda cluster, log: down(cluster)))

@@ -47,4 +47,4 @@ register(Backend(
     summary="an existing K3s install, through a private 0600 copy of its kubeconfig",
     features=frozenset({"containers", "k3s", "cluster-admin"}),
     available=lambda: available(), fix="install K3s to use it (optional)",
-    up=lambda o: up(), down=lambda cluster, log: down(cluster)))
+    max_nodes=1, up=lambda o: up(), down=lambda cluster, log: down(cluster)))

@@ -1,4 +1,5 @@
-"""local: the sandbox's control plane plus one real node on this Linux machine (root).
+"""local: the sandbox's control plane plus one to three real nodes on this Linux machine
+(root).
 
 containerd (with Debian's runc), CNI bridge networking, kubelet and kube-proxy run as
 processes kubelab starts; CoreDNS, MetalLB and Traefik run in the cluster as on any other
@@ -6,11 +7,16 @@ backend. Every image is built here (images.py), so nothing is pulled. It is neve
 automatically: it changes this machine's network (interfaces kubelab creates and removes),
 so it is used only when named: `kubelab up --backend local`.
 
+With `--nodes 2` or `3`, nodes 2 and 3 each get a network namespace of their own with
+their own containerd, kubelet and kube-proxy, and join with a bootstrap token and a
+certificate request the controller-manager approves (workers.py, join.py). That is a
+multi-node local backend built from upstream programs, not K3s.
+
 The package: this module starts and stops the node, one named step at a time; host.py is
 what the node changes on the machine and how `down` puts it back; config.py writes the
 node's configuration files; images.py builds its images; addons.py installs what runs in
 the cluster (manifests in addons/); daemons.py starts and stops the node's processes;
-state.py records what `up` did, so `down` can undo it. The kind and minikube backends
+state.py records what `up` did, so `down` can undo it; workers.py and join.py add nodes 2 and 3. The kind and minikube backends
 reuse images.py and addons.py.
 """
 from __future__ import annotations
@@ -28,7 +34,7 @@ from ...errors import KubelabError
 from ...paths import lab_kubeconfig
 from .. import sandbox
 from ..base import Backend, Log, register
-from . import addons, config, daemons, host, images
+from . import addons, config, daemons, host, images, join, workers
 from .state import load_state, logs_kept, node_dir, run_dir, save_state
 
 
@@ -44,36 +50,59 @@ def available() -> tuple[bool, str]:
 
 # ------------------------------------------------------------------ up, step by step
 
-def up(port: int | None = None, log: Log = print, **_: object) -> Cluster:
-    """Check the machine, then start the node; if any step fails, undo every one before it
+def up(port: int | None = None, log: Log = print, nodes: int | None = None,
+       **_: object) -> Cluster:
+    """Check the machine, then start the nodes; if any step fails, undo every one before it
     (the state records each as it happens)."""
+    count = workers.check_count(nodes)
     host.preflight()
     remove_earlier_node(log)
     progs = binaries.node_programs()
     state = record_machine()
     try:
-        return start_node(state, progs, port, log)
+        return start_node(state, progs, port, log, count)
     except BaseException:
         log("the local node did not come up; cleaning up what was started")
         tear_down(log)
         raise
 
 
-def start_node(state: dict, progs: dict[str, Path], port: int | None, log: Log) -> Cluster:
+def start_node(state: dict, progs: dict[str, Path], port: int | None, log: Log,
+               count: int = 1) -> Cluster:
     """The steps of `up` after the checks, in the order each needs the one before."""
     start = time.monotonic()
-    set_up_host(state)
-    cluster, server = start_control_plane(state, port, log)
+    set_up_host(state, count)
+    cluster, server = start_control_plane(state, port, log, count)
     make_node_dirs()
     env = node_env(progs)
     sock = start_containerd(state, progs, env, log)
-    import_images(progs, sock, log)
+    import_images(progs, [sock], log)
     write_node_configs(server)
     start_kubelet_and_proxy(state, progs, env, log)
     wait_until_ready(cluster, state, start, log)
+    if count > 1:
+        join_workers(cluster, state, progs, env, server, count, start, log)
     addons.install(cluster, log)
-    record_cluster(cluster)
+    record_cluster(cluster, state)
     return cluster
+
+
+def join_workers(cluster: Cluster, state: dict, progs: dict[str, Path], env: dict[str, str],
+                 server: str, count: int, start: float, log: Log) -> None:
+    """Nodes 2..count: their namespaces and containerd, the images, then their kubelets
+    join with a bootstrap token; records when all were Ready."""
+    team = [workers.Worker(k) for k in range(2, count + 1)]
+    for worker in team:
+        workers.set_up(state, worker)
+        workers.start_containerd(state, worker, progs, env)
+    log(f"nodes {', '.join(w.name for w in team)}: network namespaces and containerd up")
+    import_images(progs, [w.sock for w in team], log)
+    token = join.create_token(cluster)
+    workers.join_all(cluster, state, team, progs, env, server, token, log)
+    workers.wait_ready(cluster, [w.name for w in team])
+    state["nodes_ready_seconds"] = round(time.monotonic() - start, 1)
+    log(f"{count} nodes Ready ({state['nodes_ready_seconds']} s after start)")
+    save_state(state)
 
 
 def remove_earlier_node(log: Log) -> None:
@@ -95,10 +124,12 @@ def record_machine() -> dict:
     return state
 
 
-def set_up_host(state: dict) -> None:
+def set_up_host(state: dict, count: int = 1) -> None:
     """The node's interfaces, sysctls and firewall guard; the sysctls' old values are
     recorded for `down`."""
     host.set_up(state["sysctls"])
+    if count > 1:
+        host.allow_nodes()
     save_state(state)
 
 
@@ -106,10 +137,13 @@ def _sandbox_pki() -> Path:
     return sandbox.workdir() / "clusters" / sandbox.NAME / "pki"
 
 
-def start_control_plane(state: dict, port: int | None, log: Log) -> tuple[Cluster, str]:
+def start_control_plane(state: dict, port: int | None, log: Log,
+                        count: int = 1) -> tuple[Cluster, str]:
     """The sandbox's control plane without its fake nodes, and a forward from the node's
-    address to its API server; returns the cluster and the API server's URL."""
+    address to its API server; returns the cluster and the API server's URL. With more
+    than one node, what a join needs too (join.py)."""
     pki = _sandbox_pki()
+    joining = join.control_plane_args(pki) if count > 1 else ()
     # The control plane stays on 127.0.0.1 like the sandbox's; pods reach it through the
     # `kubernetes` Service, whose endpoint is the node's address, where socat forwards.
     cluster = sandbox.up(nodes=0, port=port, log=log, backend="local",
@@ -122,7 +156,7 @@ def start_control_plane(state: dict, port: int | None, log: Log) -> tuple[Cluste
         "kube-apiserver=kubelet-preferred-address-types=InternalIP,Hostname",
         "kube-controller-manager=allocate-node-cidrs=true",
         f"kube-controller-manager=cluster-cidr={host.CLUSTER_CIDR}",
-        "kube-controller-manager=node-cidr-mask-size=24"))
+        "kube-controller-manager=node-cidr-mask-size=24", *joining))
     server = json.loads(cluster.kubectl(["config", "view", "--minify", "-o", "json"]).stdout)[
         "clusters"][0]["cluster"]["server"]
     api_port = int(server.rsplit(":", 1)[1])
@@ -162,14 +196,17 @@ def start_containerd(state: dict, progs: dict[str, Path], env: dict[str, str],
     return sock
 
 
-def import_images(progs: dict[str, Path], sock: Path, log: Log) -> None:
-    """Every image the chapters and add-ons use, built here, into containerd: nothing is
-    pulled."""
+def import_images(progs: dict[str, Path], socks: list[Path], log: Log) -> None:
+    """Every image the chapters and add-ons use, built here, into each node's containerd:
+    nothing is pulled."""
     t = time.monotonic()
     built = images.workbook_images(progs)
     for image in built:
-        images.import_image(progs["ctr"], str(sock), images.oci_archive(image), image.name)
-    log(f"built and imported {len(built)} images in {time.monotonic() - t:.1f} s")
+        archive = images.oci_archive(image)
+        for sock in socks:
+            images.import_image(progs["ctr"], str(sock), archive, image.name)
+    log(f"built and imported {len(built)} images in {time.monotonic() - t:.1f} s"
+        + (f" (into {len(socks)} nodes)" if len(socks) > 1 else ""))
 
 
 def write_node_configs(server: str) -> None:
@@ -223,10 +260,18 @@ def wait_registered(cluster: Cluster, kubelet: int, seconds: float = 60) -> None
                      seconds, "kubelet", kubelet)
 
 
-def record_cluster(cluster: Cluster) -> None:
-    """The node's name, address and run directory in the lab's record (tests read them)."""
+def record_cluster(cluster: Cluster, state: dict | None = None) -> None:
+    """The node's name, address and run directory in the lab's record (tests read them);
+    with more nodes, their names too."""
     cluster.details.update({"node": config.NODE_NAME, "node_ip": host.NODE_IP,
                             "run_dir": str(run_dir())})
+    indexes = (state or {}).get("workers") or []
+    if indexes:
+        cluster.details.update({"nodes": 1 + len(indexes), "node_names": [
+            config.NODE_NAME, *(workers.Worker(k).name for k in indexes)]})
+    else:
+        # one node: the join a chapter looks for (02) is not there to see
+        cluster.details["missing_features"] = ["node-join"]
     cluster.save()
 
 
@@ -237,6 +282,8 @@ def tear_down(log: Log = print) -> None:
     safe after an `up` that stopped halfway."""
     state = load_state()
     rd = Path(state.get("run_dir") or run_dir())
+    for index in state.get("workers", []):
+        workers.stop(state, workers.Worker(index))
     stop_node_processes(state, rd / "containerd.sock")
     sandbox.delete()
     restore_host(state, rd)
@@ -281,6 +328,7 @@ def restore_host(state: dict, rd: Path) -> None:
     host.remove_chains(state.get("iptables", {}))
     host.unmount_under(str(node_dir()) + "/", str(rd) + "/")
     host.remove_cgroups()
+    host.remove_node_netns(state.get("netns", []))
     host.tear_down(state.get("sysctls", {}), state.get("before", {}).get("netns", []))
     shutil.rmtree(rd, ignore_errors=True)
     if state and not state.get("run_containerd", True):
@@ -309,6 +357,24 @@ def down(cluster: Cluster | None) -> None:
     lab_kubeconfig().unlink(missing_ok=True)
 
 
+def node_kubelet(name: str, start: bool) -> int:
+    """Stop or start the kubelet of node 2 or 3 (chapter 02's node going down); returns
+    its PID (the stopped one's, or the new one's)."""
+    indexes = {workers.Worker(k).name: k for k in load_state().get("workers", [])}
+    if name not in indexes:
+        raise KubelabError(f"{name} is not a node kubelab can stop here (nodes 2 and 3 of "
+                           f"the local backend: {', '.join(indexes) or 'none running'}).",
+                           "start the lab with `kubelab up --backend local --nodes 3`.")
+    state = load_state()
+    key = workers.Worker(indexes[name]).pid_name("kubelet")
+    if start:
+        workers.start_kubelet_again(state, indexes[name])
+    else:
+        workers.stop_kubelet(state, indexes[name])
+    save_state(state)
+    return int(state["pids"][key])
+
+
 def node_state() -> dict:
     """What `up` recorded (PIDs, the machine before, Ready time): for tests and bench."""
     return load_state()
@@ -316,8 +382,11 @@ def node_state() -> dict:
 
 register(Backend(
     name="local",
-    summary="the sandbox's control plane plus one real node on this machine (Linux, root)",
-    features=frozenset({"containers", "cluster-admin", "host-network"}),
+    summary="the sandbox's control plane plus 1 to 3 real nodes on this machine (Linux, "
+            "root)",
+    # node-join: with --nodes 2 or 3 (one node records it missing, record_cluster)
+    features=frozenset({"containers", "cluster-admin", "host-network", "node-join"}),
     available=lambda: available(), fix="see docs/local-node.md (Linux, root; optional)",
-    up=lambda o: up(port=o.port, log=o.log),
+    max_nodes=host.MAX_NODES,
+    up=lambda o: up(port=o.port, log=o.log, nodes=o.nodes),
     down=lambda cluster, log: down(cluster)))

@@ -67,26 +67,34 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 """
 
 
-def cni_conflist(data_dir: Path) -> str:
-    """bridge + host-local + portmap (hostPort), on the bridge host.py created."""
+def cni_conflist(data_dir: Path, subnet: str = host.POD_CIDR,
+                 gateway: str = host.POD_GATEWAY, masquerade: bool = True) -> str:
+    """bridge + host-local + portmap (hostPort), on the bridge host.py created (for a node
+    in a network namespace of its own, the bridge plugin creates it there). A second or
+    third node does not masquerade: its pods reach the others by routes, with their own
+    addresses."""
     return json.dumps({
         "cniVersion": "1.0.0", "name": "kubelab",
         "plugins": [
-            {"type": "bridge", "bridge": host.BRIDGE, "isGateway": True, "ipMasq": True,
-             "hairpinMode": True,
+            {"type": "bridge", "bridge": host.BRIDGE, "isGateway": True,
+             "ipMasq": masquerade, "hairpinMode": True,
              "ipam": {"type": "host-local", "dataDir": str(data_dir),
-                      "ranges": [[{"subnet": host.POD_CIDR, "gateway": host.POD_GATEWAY}]],
+                      "ranges": [[{"subnet": subnet, "gateway": gateway}]],
                       "routes": [{"dst": "0.0.0.0/0"}]}},
             {"type": "portmap", "capabilities": {"portMappings": True}},
         ]}, indent=2)
 
 
-def kubelet_yaml(run_dir: Path, ca: Path, pod_logs: Path, resolv: Path) -> str:
+def kubelet_yaml(run_dir: Path, ca: Path, pod_logs: Path, resolv: Path,
+                 address: str = host.NODE_IP, cgroup_root: str | None = None) -> str:
+    """cgroup_root: a node beside another on this machine keeps its pods' cgroups under a
+    root of its own; under the same one, each kubelet removes the other's as orphans."""
+    extra = {"cgroupRoot": cgroup_root} if cgroup_root else {}
     return json.dumps({
         "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-        "failCgroupV1": False, "cgroupDriver": "cgroupfs",
+        "failCgroupV1": False, "cgroupDriver": "cgroupfs", **extra,
         "containerRuntimeEndpoint": f"unix://{run_dir / 'containerd.sock'}",
-        "address": host.NODE_IP, "port": 10250, "readOnlyPort": 0,
+        "address": address, "port": 10250, "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1", "healthzPort": 10248,
         "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": True},
                            "x509": {"clientCAFile": str(ca)}},
@@ -104,14 +112,14 @@ def kubelet_yaml(run_dir: Path, ca: Path, pod_logs: Path, resolv: Path) -> str:
     }, indent=2)
 
 
-def kube_proxy_yaml(kubeconfig: Path) -> str:
+def kube_proxy_yaml(kubeconfig: Path, name: str = NODE_NAME, address: str = host.NODE_IP) -> str:
     return json.dumps({
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
         "mode": "iptables", "clusterCIDR": host.CLUSTER_CIDR,
         "clientConnection": {"kubeconfig": str(kubeconfig)},
         "bindAddress": "127.0.0.1", "healthzBindAddress": "127.0.0.1:10256",
-        "metricsBindAddress": "127.0.0.1:10249", "hostnameOverride": NODE_NAME,
-        "nodePortAddresses": [f"{host.NODE_IP}/32"],
+        "metricsBindAddress": "127.0.0.1:10249", "hostnameOverride": name,
+        "nodePortAddresses": [f"{address}/32"],
         "conntrack": {"maxPerCore": 0},       # leave the host's conntrack table alone
         "detectLocalMode": "ClusterCIDR",
     }, indent=2)
@@ -143,12 +151,16 @@ def client_cert(pki: Path, out: Path, cn: str, org: str) -> tuple[Path, Path]:
     return crt, key
 
 
-def kubeconfig(server: str, ca: Path, crt: Path, key: Path, user: str) -> str:
+def kubeconfig(server: str, ca: Path, crt: Path | None, key: Path | None, user: str,
+               token: str | None = None) -> str:
+    """With a client certificate; or with a bootstrap token (a joining node's kubelet uses
+    it once, to ask for its certificate)."""
+    creds = {"token": token} if token else {"client-certificate": str(crt),
+                                            "client-key": str(key)}
     return json.dumps({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "kubelab", "cluster": {"server": server,
                                                      "certificate-authority": str(ca)}}],
-        "users": [{"name": user, "user": {"client-certificate": str(crt),
-                                          "client-key": str(key)}}],
+        "users": [{"name": user, "user": creds}],
         "contexts": [{"name": "kubelab", "context": {"cluster": "kubelab", "user": user}}],
         "current-context": "kubelab"}, indent=2)

@@ -26,6 +26,9 @@ POD_CIDR = "10.244.0.0/24"        # this node's pods (cluster range 10.244.0.0/1
 CLUSTER_CIDR = "10.244.0.0/16"
 POD_GATEWAY = "10.244.0.1"
 GUARD_CHAIN = "KUBELAB-GUARD"
+FORWARD_CHAIN = "KUBELAB-FORWARD"
+MAX_NODES = 3                     # node 1 in this machine's namespace, 2 and 3 in their own
+NODE_PREFIX = "kubelab-node-"     # node k >= 2: its name, network namespace and cgroup root
 
 SYSCTLS = {
     "net/ipv4/ip_forward": "1",
@@ -34,6 +37,27 @@ SYSCTLS = {
 }
 CHAIN_PREFIXES = ("KUBE-", "CNI-", "KUBELAB-")
 CGROUP_TOPS = ("kubepods", "kubepods.slice")
+
+
+def node_ip(index: int) -> str:
+    """Node 1 is 10.240.0.2, node 2 10.240.0.3, ..."""
+    return f"10.240.0.{index + 1}"
+
+
+def netns_path(name: str) -> Path:
+    return Path("/run/netns") / name
+
+
+def host_veth(index: int) -> str:
+    """The host's end of node k's cable, a port of the kubelab-node bridge."""
+    return f"kl-node-{index}"
+
+
+def in_netns(name: str) -> list[str]:
+    """The prefix that runs a program in a node's network namespace. nsenter enters the
+    network namespace only: `ip netns exec` would also remount /sys, hiding the cgroup
+    mounts the kubelet needs."""
+    return ["nsenter", f"--net={netns_path(name)}", "--"]
 
 
 def run(cmd: list[str], check: bool = True, **kw: object) -> subprocess.CompletedProcess:
@@ -201,9 +225,11 @@ def unmount_under(*roots: str) -> None:
 
 
 def remove_cgroups() -> None:
-    """kubelet's cgroupfs hierarchy (kubepods/...) in every controller, deepest first."""
+    """kubelet's cgroupfs hierarchy (kubepods/..., and kubelab-node-K/... of nodes 2 and
+    3) in every controller, deepest first."""
     for controller in Path("/sys/fs/cgroup").iterdir():
-        for top in CGROUP_TOPS:
+        tops = [*CGROUP_TOPS, *(p.name for p in controller.glob(f"{NODE_PREFIX}*"))]
+        for top in tops:
             root = controller / top
             if not root.is_dir():
                 continue
@@ -214,6 +240,77 @@ def remove_cgroups() -> None:
                     d.rmdir()
                 except OSError:
                     pass
+
+
+# ------------------------------------------------------------------ nodes 2 and 3
+
+def allow_nodes() -> None:
+    """With more than one node: the nodes' namespaces reach this machine's node address
+    through the kubelab-node bridge, and pods' packets are forwarded between the bridges
+    even where a firewall's FORWARD policy drops (Docker sets DROP)."""
+    run(["iptables", "-I", GUARD_CHAIN, "2", "-i", NODE_IF, "-j", "RETURN"])
+    run(["iptables", "-N", FORWARD_CHAIN])
+    for src, dst in ((NODE_IF, NODE_IF), (NODE_IF, BRIDGE), (BRIDGE, NODE_IF)):
+        run(["iptables", "-A", FORWARD_CHAIN, "-i", src, "-o", dst, "-j", "ACCEPT"])
+    run(["iptables", "-I", "FORWARD", "-j", FORWARD_CHAIN])
+
+
+def add_node_netns(index: int) -> str:
+    """Node k's network namespace, cabled to the kubelab-node bridge: its address
+    10.240.0.(k+1)/24 on eth0, default route via node 1's address. Returns its name."""
+    name = f"{NODE_PREFIX}{index}"
+    path = netns_path(name)
+    path.parent.mkdir(exist_ok=True)
+    path.touch()
+    run(["unshare", f"--net={path}", "true"])       # kept alive by the bind mount on path
+    veth = host_veth(index)
+    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name])
+    run(["ip", "link", "set", veth, "master", NODE_IF, "up"])
+    run(["ip", "-n", name, "addr", "add", f"{node_ip(index)}/24", "dev", "eth0"])
+    for dev in ("lo", "eth0"):
+        run(["ip", "-n", name, "link", "set", dev, "up"])
+    run(["ip", "-n", name, "route", "add", "default", "via", NODE_IP])
+    for key, value in SYSCTLS.items():    # each namespace has its own
+        run([*in_netns(name), "sysctl", "-qw", f"{key.replace('/', '.')}={value}"],
+            check=False)
+    return name
+
+
+def route_pods(subnets: dict[int, str]) -> None:
+    """node index -> its pod range: routed via that node's address from this machine and
+    from every other node's namespace (node 1's namespace is this machine's)."""
+    for index, subnet in subnets.items():
+        via = node_ip(index)
+        if index > 1:
+            run(["ip", "route", "replace", subnet, "via", via, "dev", NODE_IF])
+        for other in subnets:
+            if other > 1 and other != index:
+                run(["ip", "-n", f"{NODE_PREFIX}{other}", "route", "replace", subnet,
+                     "via", via, "dev", "eth0"])
+
+
+def make_cgroup_root(name: str) -> None:
+    """/NAME in every cgroup controller, for a node's kubelet (its cgroupRoot must
+    exist); cpuset gets its parent's CPUs and memory nodes, or nothing could join it."""
+    for controller in Path("/sys/fs/cgroup").iterdir():
+        if not controller.is_dir():
+            continue
+        d = controller / name
+        d.mkdir(exist_ok=True)
+        for knob in ("cpuset.cpus", "cpuset.mems"):
+            if (controller / knob).exists() and (d / knob).exists():
+                (d / knob).write_text((controller / knob).read_text())
+
+
+def remove_node_netns(names: list[str]) -> None:
+    """The namespaces `add_node_netns` made (their veths go with them)."""
+    for name in names:
+        index = name.removeprefix(NODE_PREFIX)
+        run(["ip", "link", "delete", f"kl-node-{index}"], check=False)
+        path = netns_path(name)
+        if path.exists():
+            run(["umount", "-l", str(path)], check=False)
+            path.unlink(missing_ok=True)
 
 
 def tear_down(saved: dict[str, str | None], netns_before: list[str]) -> None:

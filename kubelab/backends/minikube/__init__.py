@@ -298,7 +298,7 @@ register(Backend(
     name="minikube", auto_rank=2,
     summary="minikube: Docker driver, containerd, profile kubelab (2 nodes by default)",
     # on Linux the minikube network is this machine's own bridge: node addresses answer
-    features=frozenset({"containers", "minikube", "cluster-admin"}
+    features=frozenset({"containers", "minikube", "cluster-admin", "node-join"}
                        | ({"host-network"} if sys.platform == "linux" else set())),
     available=lambda: available(),
     fix="install Docker and minikube (or `kubelab build --minikube`); on Linux as root "
