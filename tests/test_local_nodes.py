@@ -22,7 +22,7 @@ from test_local_node import why_not_here
 from test_notebooks import checks_passed, execute, skipped_cells
 from test_notebooks import report as notebook_report
 
-from kubelab import backends, procs, recordings, versions
+from kubelab import backends, features, procs, recordings, versions
 from kubelab.backends.local import host, join, workers
 from kubelab.lab import node_ready
 from kubelab.traffic import http_get
@@ -194,6 +194,21 @@ def test_a_stopped_kubelet_turns_its_node_not_ready_and_back(nodes):
     assert back and node_ready(back[0])
     report(f"kubelet of kubelab-node-2 stopped: NotReady after {not_ready:.0f} s; started "
            f"again: Ready after {time.monotonic() - start:.0f} s")
+
+
+def test_chapter_01_runs_its_multi_node_cells(nodes, tmp_path):
+    """01's cells about several nodes (pods spread over them, a NodePort on every node) on
+    three real nodes; what it skips is minikube's own CLI only, shown as minikube's
+    recordings."""
+    nodes["lab"].cleanup()
+    notebook = ROOT / "notebooks" / "01-minikube.ipynb"
+    nb, figures = execute(notebook, tmp_path / "01-minikube.nodes.ipynb", {"backend": "auto"})
+    report(f"01-minikube on the local backend with 3 nodes: {figures}")
+    skips = [line for cell in nb["cells"] if cell["cell_type"] == "code"
+             for out in cell.get("outputs", []) for line in "".join(out.get("text", ""))
+             .splitlines() if line.startswith("⏭ skipped")]
+    assert skips and all(features.FEATURES["minikube"] in line for line in skips), skips
+    assert checks_passed(nb) > 0
 
 
 def test_chapter_02_runs_every_cell(nodes, tmp_path):
