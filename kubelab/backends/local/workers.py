@@ -225,13 +225,5 @@ def rss_mb(state: dict, index: int) -> float:
     pids = [state.get("pids", {}).get(worker.pid_name(p)) for p in
             ("containerd", "kubelet", "kube-proxy")]
     pids = [p for p in pids if p and procs.alive(p)] + daemons.shim_pids(str(worker.sock))
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return round(total / 1024, 1)
+    return round(procs.rss_mb(pids), 1)
 
