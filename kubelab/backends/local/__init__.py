@@ -16,8 +16,8 @@ The package: this module starts and stops the node, one named step at a time; ho
 what the node changes on the machine and how `down` puts it back; config.py writes the
 node's configuration files; images.py builds its images; addons.py installs what runs in
 the cluster (manifests in addons/); daemons.py starts and stops the node's processes;
-state.py records what `up` did, so `down` can undo it; workers.py and join.py add nodes 2 and 3. The kind and minikube backends
-reuse images.py and addons.py.
+state.py records what `up` did, so `down` can undo it; workers.py and join.py add nodes
+2 and 3. The kind and minikube backends reuse images.py and addons.py.
 """
 from __future__ import annotations
 
@@ -360,12 +360,12 @@ def down(cluster: Cluster | None) -> None:
 def node_kubelet(name: str, start: bool) -> int:
     """Stop or start the kubelet of node 2 or 3 (chapter 02's node going down); returns
     its PID (the stopped one's, or the new one's)."""
-    indexes = {workers.Worker(k).name: k for k in load_state().get("workers", [])}
+    state = load_state()
+    indexes = {workers.Worker(k).name: k for k in state.get("workers", [])}
     if name not in indexes:
         raise KubelabError(f"{name} is not a node kubelab can stop here (nodes 2 and 3 of "
                            f"the local backend: {', '.join(indexes) or 'none running'}).",
                            "start the lab with `kubelab up --backend local --nodes 3`.")
-    state = load_state()
     key = workers.Worker(indexes[name]).pid_name("kubelet")
     if start:
         workers.start_kubelet_again(state, indexes[name])
