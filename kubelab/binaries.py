@@ -1,11 +1,16 @@
 """Find the control-plane binaries the sandbox runs, at the pinned versions.
 
 Order: an explicit path (environment variable), the version-keyed cache, an official
-release download verified against the sha256 pinned in versions.py (refused when none is
-pinned for this platform, unless KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1 accepts the checksum
-the release site publishes), and last a build from source through the Go module proxy
-(what offline CI uses). Each step either returns a binary of the pinned version or says
-why it could not.
+release download verified against the sha256 pinned in versions.py (etcd only; refused
+when none is pinned for this platform, unless KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1 accepts
+the checksum the release site publishes), and last a build from source through the Go
+module proxy. Each step either returns a binary of the pinned version or says why it
+could not.
+
+kube-apiserver, kube-controller-manager, kube-scheduler and kwok are always built: one
+multi-call program under four names (gobuild.build_control_plane), whose processes share
+their code pages. Separate release binaries would cost the sandbox about 120 MB more, and
+kwok has no verifiable download anyway, so Go is needed either way.
 """
 from __future__ import annotations
 
@@ -43,6 +48,17 @@ class Component:
     def env_var(self) -> str:
         return "KUBELAB_" + self.name.upper().replace("-", "_") + "_BINARY"
 
+    @property
+    def cache(self) -> Path:
+        """Where the cache keeps it: the control plane's programs in one directory."""
+        if self.name in gobuild.CONTROL_PLANE_COMMANDS:
+            return group_dir("control-plane", control_plane_version()) / self.name
+        return group_dir(self.group, self.version) / self.name
+
+    @property
+    def build_group(self) -> str:
+        return "control-plane" if self.name in gobuild.CONTROL_PLANE_COMMANDS else self.group
+
 
 COMPONENTS = {c.name: c for c in [
     Component("kube-apiserver", "kubernetes", r"Kubernetes (v[\d.]+)"),
@@ -57,6 +73,17 @@ SANDBOX_COMPONENTS = list(COMPONENTS)
 
 def group_dir(group: str, version: str) -> Path:
     return cache_dir() / "bin" / f"{group}-{version}"
+
+
+def control_plane_version() -> str:
+    """The cache key of the multi-call build: both pinned versions, and the dispatching
+    main's digest, so an older layout (separate programs) is never taken for it."""
+    return f"{versions.KUBERNETES}-kwok-{versions.KWOK}-{gobuild.control_plane_digest()}"
+
+
+def cached(name: str) -> Path | None:
+    path = COMPONENTS[name].cache
+    return path if path.is_file() else None
 
 
 def reported_version(path: Path, component: Component) -> str | None:
@@ -95,25 +122,25 @@ def find(name: str, *, build: bool = True, download: bool | None = None) -> Path
                                "executable file.",
                                f"fix the path, or unset {component.env_var}.")
         return _check_version(path, component, component.env_var)
-    cached = group_dir(component.group, component.version) / name
-    if cached.is_file():
-        return cached
+    path = component.cache
+    if path.is_file():
+        return path
     if download is None:
         download = os.environ.get("KUBELAB_DOWNLOAD", "1") != "0"
     errors: list[str] = []
-    if download:
+    if download and release_urls(component.group):
         try:
             fetch_release(component.group)
-            if cached.is_file():
-                return cached
+            if path.is_file():
+                return path
         except KubelabError as e:
             errors.append(f"download: {e.problem}")
     if build:
-        gobuild.build_group(component.group, group_dir(component.group, component.version))
-        if cached.is_file():
-            return cached
+        gobuild.build_group(component.build_group, path.parent)
+        if path.is_file():
+            return path
     raise KubelabError(
-        f"{name} {component.version} is not in the cache ({cached.parent})"
+        f"{name} {component.version} is not in the cache ({path.parent})"
         + (f" ({'; '.join(errors)})" if errors else "") + ".",
         "run `kubelab doctor`, then `kubelab up` (it downloads or builds what is missing).")
 
@@ -133,11 +160,13 @@ NODE_GROUPS = {
     "metallb": (versions.METALLB, ("metallb-controller",)),
     "traefik": (versions.TRAEFIK, ("traefik",)),
 }
-# What a kind cluster needs beyond the node's programs: the kind CLI, and kubeadm and
-# kubectl for the node image built here (`kubelab build --kind`).
+# What a kind cluster needs beyond the node's programs: the kind CLI, and kubeadm, kubectl
+# and the control plane's upstream programs for the node image built here (`kubelab build
+# --kind`; minikube's kicbase image carries the same).
 KIND_GROUPS = {
     "kind": (versions.KIND, ("kind",)),
-    "kubernetes-kind": (versions.KUBERNETES, ("kubeadm", "kubectl")),
+    "kubernetes-kind": (versions.KUBERNETES, ("kubeadm", "kubectl", "kube-apiserver",
+                                              "kube-controller-manager", "kube-scheduler")),
 }
 # minikube: its CLI, and the storage provisioner and etcd its kicbase image carries.
 MINIKUBE_GROUPS = {
@@ -209,20 +238,14 @@ def release_urls(group: str, plat: str | None = None) -> dict[str, tuple[str, st
     """name -> (binary or archive URL, checksum URL, key in versions.RELEASE_SHA256) for
     the pinned release of a group on `plat` (default: this machine).
 
-    kwok publishes no checksums, so it is never downloaded: it is built with Go (a minute).
-    Nothing is downloaded for a platform outside versions.DOWNLOAD_PLATFORMS.
+    Only etcd is downloaded: the control plane is one program built with kwok (see the
+    module's docstring), and kwok publishes no checksums. Nothing is downloaded for a
+    platform outside versions.DOWNLOAD_PLATFORMS.
     """
     plat = plat or platform_key()
     if plat not in versions.DOWNLOAD_PLATFORMS:
         return {}
     system, arch = plat.split("/")
-    if group == "kubernetes":
-        base = os.environ.get("KUBELAB_K8S_RELEASE_URL", "https://dl.k8s.io/release")
-        out = {}
-        for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-            key = f"{versions.KUBERNETES}/bin/{system}/{arch}/{name}"
-            out[name] = (f"{base}/{key}", f"{base}/{key}.sha256", key)
-        return out
     if group == "etcd":
         base = os.environ.get("KUBELAB_ETCD_RELEASE_URL",
                               "https://github.com/etcd-io/etcd/releases/download")
@@ -278,8 +301,7 @@ def fetch_release(group: str) -> Path:
             "the download is refused.",
             "kubelab builds it from source with Go instead; to accept the checksums the "
             "release site publishes, set KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1.")
-    version = {"kubernetes": versions.KUBERNETES, "etcd": versions.ETCD}[group]
-    final = group_dir(group, version)
+    final = group_dir(group, versions.ETCD)
     tmp = Path(tempfile.mkdtemp(prefix=f".{group}-", dir=_ensure(final.parent)))
     try:
         for name, (url, sum_url, key) in urls.items():

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import importlib.metadata
-import shutil
 from typing import Callable
 
-from . import backends, binaries, versions
+from . import backends, binaries, gobuild, versions
 from .cluster import current
 from .errors import KubelabError
 from .i18n import tr
@@ -48,12 +47,15 @@ def _sandbox_binaries() -> tuple[bool, str, str]:
         import os
         if os.environ.get(comp.env_var):
             continue
-        if not (binaries.group_dir(comp.group, comp.version) / name).is_file():
+        if not binaries.cached(name):
             missing.append(name)
     if missing:
-        go = shutil.which("go")
-        how = (tr("`kubelab build` downloads or builds them (cold build: about 10 min)")
-               if go else tr("install Go 1.26+ or allow downloads, then run `kubelab build`"))
+        try:
+            gobuild.go_binary()
+            how = tr("`kubelab build` builds them with Go (cold build: about 7 min)")
+        except KubelabError:
+            how = tr("install Go 1.26+ (the control plane is built from source), then run "
+                     "`kubelab build`")
         return False, tr("sandbox binaries not cached yet: {names}",
                          names=", ".join(missing)), how
     return True, tr("sandbox binaries cached (Kubernetes {kubernetes}, etcd {etcd}, kwok "

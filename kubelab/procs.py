@@ -1,20 +1,83 @@
-"""What the lab's processes use: memory (RSS) and listening sockets, read from /proc."""
+"""What the lab's processes use: memory (RSS and PSS) and listening sockets, read from
+/proc."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
+
+
+class Memory(NamedTuple):
+    """MB. rss counts the pages each process has resident, so a page that several
+    processes share (one program's code, started four times) counts once per process.
+    held counts the resident pages of the set each once, whoever else maps them: what the
+    machine, or a memory cgroup such as Binder's, holds for these processes. exact is
+    False where page frames cannot be read (they need CAP_SYS_ADMIN); held is then the
+    sum of PSS, which divides each shared page among every process that maps it."""
+    rss: float
+    held: float
+    exact: bool
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_PRESENT, _FRAME = 1 << 63, (1 << 55) - 1
+
+
+def _frames(pid: int) -> set[int]:
+    """The physical page frames this process has resident, from /proc/PID/pagemap, read
+    only for the mappings that smaps says have resident pages (Go reserves gigabytes of
+    address space it never touches)."""
+    import array
+    frames: set[int] = set()
+    ranges = []
+    start = end = 0
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(maxsplit=1)[0]
+        if "-" in head and not head.endswith(":"):
+            start, end = (int(x, 16) for x in head.split("-"))
+        elif head == "Rss:" and int(line.split()[1]) > 0:
+            ranges.append((start, end))
+    with open(f"/proc/{pid}/pagemap", "rb", buffering=0) as pagemap:
+        for start, end in ranges:
+            pagemap.seek(start // PAGE * 8)
+            entries = array.array("Q", pagemap.read((end - start) // PAGE * 8))
+            frames.update(e & _FRAME for e in entries if e & _PRESENT)
+    return frames
+
+
+def _rollup_kb(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("Rss", "Pss"):
+            fields[key] = int(rest.split()[0])
+    return fields
+
+
+def memory_mb(pids: list[int]) -> Memory:
+    rss_kb = pss_kb = 0
+    frames: set[int] = set()
+    exact = True
+    for pid in pids:
+        try:
+            fields = _rollup_kb(pid)
+        except OSError:        # ended meanwhile
+            continue
+        rss_kb += fields.get("Rss", 0)
+        pss_kb += fields.get("Pss", 0)
+        if exact:
+            try:
+                found = _frames(pid) - {0}   # without CAP_SYS_ADMIN every frame reads as 0
+            except OSError:
+                found = set()
+            exact = bool(found) or not fields.get("Rss")
+            frames |= found
+    held = len(frames) * PAGE / 2**20 if exact else pss_kb / 1024
+    return Memory(rss_kb / 1024, held, exact)
 
 
 def rss_mb(pids: list[int]) -> float:
-    total_kb = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            pass
-    return total_kb / 1024
+    return memory_mb(pids).rss
 
 
 def _socket_inodes(pid: int) -> set[str]:

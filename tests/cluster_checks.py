@@ -33,14 +33,14 @@ def record_up(name: str, cluster, seconds: float) -> str:  # noqa: ANN001
     from kubelab import procs
     from kubelab.bench import cluster_pids, compare_lines
     time.sleep(SETTLE)
-    mb = procs.rss_mb(cluster_pids(cluster))
+    mem = procs.memory_mb(cluster_pids(cluster))
     nodes = len(cluster.kubectl(["get", "nodes", "-o", "name"]).stdout.split())
-    _compared[name] = (name, str(nodes), seconds, mb, "")
+    _compared[name] = (name, str(nodes), seconds, mem, "")
     rows = [_compared.get(b) or (b, "-", None, None, "skipped in this test run")
             for b in COMPARED]
     COMPARE.parent.mkdir(exist_ok=True)
     COMPARE.write_text("\n".join(compare_lines(rows, SETTLE)) + "\n")
-    return f"{mb:.0f} MB RSS {SETTLE:.0f} s after up"
+    return f"{mem.held:.0f} MB held ({mem.rss:.0f} MB RSS summed) {SETTLE:.0f} s after up"
 
 
 def docker(*args: str) -> str:

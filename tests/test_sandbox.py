@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cluster_checks as checks
 import pytest
@@ -21,6 +22,24 @@ def test_server_reports_the_pinned_version(cluster):
     if cluster.backend != "sandbox":
         pytest.skip("the pin applies to the sandbox")
     assert cluster.server_version() == versions.KUBERNETES
+
+
+def test_the_control_plane_runs_from_one_program(cluster):
+    """apiserver, controller-manager, scheduler and kwok are four processes of one file,
+    so their code pages are held once: well under the sum of their RSS."""
+    if cluster.backend != "sandbox":
+        pytest.skip("sandbox processes only")
+    import os
+    import psutil
+    files: dict[tuple[int, int], list[str]] = {}
+    for pid in sandbox.pids():
+        st = os.stat(f"/proc/{pid}/exe")
+        files.setdefault((st.st_dev, st.st_ino), []).append(Path(psutil.Process(pid).exe()).name)
+    assert sorted(map(sorted, files.values())) == [
+        ["etcd"], ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]]
+    mem = procs.memory_mb(sandbox.pids())
+    print(f"sandbox control plane: {mem.held:.0f} MB held, {mem.rss:.0f} MB RSS summed")
+    assert mem.held < 0.8 * mem.rss
 
 
 def test_every_component_listens_on_loopback_only(cluster):
