@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
+import psutil
+
 
 class Memory(NamedTuple):
     """MB. rss counts the pages each process has resident, so a page that several
@@ -120,6 +122,49 @@ def listening(pids: list[int]) -> list[tuple[str, int]]:
                 addr, port = local.split(":")
                 found.append((_hex_addr(addr), int(port, 16)))
     return sorted(found)
+
+
+def process(pid: int | None, started: float | None = None) -> psutil.Process | None:
+    """The running process `pid`, if it is the one recorded as started at `started` (its
+    create time, from started_at): after a PID was reused by another program, None, so
+    no signal reaches it. psutil checks the create time again before each signal."""
+    if not pid:
+        return None
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        if started is not None and abs(proc.create_time() - started) > 0.01:
+            return None
+        return proc
+    except psutil.Error:
+        return None
+
+
+def running(proc: psutil.Process) -> bool:
+    """Still the same process, and not a zombie waiting for its parent to reap it."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def wait_gone(processes: list[psutil.Process], seconds: float) -> list[psutil.Process]:
+    """Wait up to `seconds` for these to end; the ones still running."""
+    import time
+    deadline = time.monotonic() + seconds
+    left = [p for p in processes if running(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = [p for p in left if running(p)]
+    return left
+
+
+def started_at(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
 
 
 def alive(pid: int) -> bool:

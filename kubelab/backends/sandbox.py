@@ -8,11 +8,11 @@ process runs inside them, so logs, exec and traffic through Services need anothe
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+import psutil
 
 from .. import binaries, procs, versions
 from ..cluster import Cluster
@@ -192,10 +192,14 @@ def _exists() -> bool:
     return (workdir() / "clusters" / NAME).exists()
 
 
+def _pid_files() -> list[Path]:
+    return sorted((workdir() / "clusters" / NAME / "pids").glob("*.pid"))
+
+
 def pids() -> list[int]:
     """The processes kwokctl started for the sandbox (from its pid files)."""
     out = []
-    for f in (workdir() / "clusters" / NAME / "pids").glob("*.pid"):
+    for f in _pid_files():
         try:
             out.append(int(f.read_text().strip()))
         except (OSError, ValueError):
@@ -203,33 +207,40 @@ def pids() -> list[int]:
     return out
 
 
-def _ours(pid: int) -> bool:
-    """A recorded PID still runs one of the sandbox's programs (not a reused PID)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return str(workdir()) in cmdline or "kubelab" in cmdline
+def _ours() -> list[psutil.Process]:
+    """The recorded processes that are still the ones kwokctl started: created before it
+    wrote their pid file, and run with this sandbox's directory on their command line. A
+    PID reused since (by an editor open on a kubelab file, say) matches neither."""
+    found = []
+    for f in _pid_files():
+        try:
+            proc = procs.process(int(f.read_text().strip()))
+            written = f.stat().st_mtime
+        except (OSError, ValueError):
+            continue
+        try:
+            if proc and proc.create_time() <= written + 1 and \
+                    any(str(workdir()) in arg for arg in proc.cmdline()):
+                found.append(proc)
+        except psutil.Error:
+            pass
+    return found
 
 
 def delete() -> None:
-    started = pids()
+    started = _ours()
     try:
         bins = {"kwokctl": binaries.find("kwokctl")}
         subprocess.run([str(bins["kwokctl"]), "delete", "cluster", "--name", NAME],
                        env=kwokctl_env(), capture_output=True, text=True, timeout=120)
     except (KubelabError, subprocess.TimeoutExpired):
         pass
-    # kwokctl stops its processes; make sure, ending only the PIDs it recorded for us.
-    deadline = time.monotonic() + 10
-    while any(procs.alive(p) for p in started) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for p in started:
-        if procs.alive(p) and _ours(p):
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    # kwokctl stops its processes; make sure, ending only the ones it started for us.
+    for proc in procs.wait_gone(started, 10):
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
     import shutil
     shutil.rmtree(workdir() / "clusters" / NAME, ignore_errors=True)
 

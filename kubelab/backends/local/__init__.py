@@ -28,7 +28,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ... import binaries, procs, versions
+from ... import binaries, versions
 from ...cluster import Cluster
 from ...errors import KubelabError
 from ...paths import lab_kubeconfig
@@ -292,34 +292,14 @@ def tear_down(log: Log = print) -> None:
 
 
 def stop_node_processes(state: dict, sock: Path) -> None:
-    """kubelet first (so it restarts nothing), the pods through the CRI, kube-proxy and
-    its rules, containerd and its shims, and the API server's forward last."""
-    pids = state.get("pids", {})
-    daemons.stop(pids.get("kubelet"))
-    if sock.exists() and procs.alive(pids.get("containerd") or 0):
-        remove_pods(sock)
-    daemons.stop(pids.get("kube-proxy"))
+    """Node 1's daemons, kube-proxy's rules, and the API server's forward last."""
+    daemons.stop_node(state, sock)
     try:
         proxy = binaries.node_group("kubernetes-node", build=False) / "kube-proxy"
         subprocess.run([str(proxy), "--cleanup"], capture_output=True, timeout=60)
     except (KubelabError, subprocess.TimeoutExpired):
         pass
-    daemons.stop(pids.get("containerd"))
-    for pid in daemons.shim_pids(str(sock)):
-        daemons.stop(pid, 5)
-    daemons.stop(pids.get("apiserver-forward"), 5, group=True)
-
-
-def remove_pods(sock: Path) -> None:
-    """Stop and remove every pod through the CRI, so CNI releases its addresses, rules and
-    network namespaces."""
-    try:
-        crictl = binaries.node_group("cri-tools", build=False) / "crictl"
-        subprocess.run([str(crictl), "--runtime-endpoint", f"unix://{sock}", "--timeout",
-                        "60s", "rmp", "--all", "--force"], capture_output=True,
-                       timeout=120)
-    except (KubelabError, subprocess.TimeoutExpired):
-        pass
+    daemons.stop(daemons.recorded(state, "apiserver-forward"), 5, group=True)
 
 
 def restore_host(state: dict, rd: Path) -> None:

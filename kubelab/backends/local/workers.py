@@ -184,21 +184,13 @@ def join_all(cluster: Cluster, state: dict, workers: list[Worker], progs: dict[s
 def stop(state: dict, worker: Worker) -> None:
     """kubelet, the pods, kube-proxy and containerd of one node (its namespace goes later,
     with its iptables rules)."""
-    from . import remove_pods
-    pids = state.get("pids", {})
-    daemons.stop(pids.get(worker.pid_name("kubelet")))
-    if worker.sock.exists() and procs.alive(pids.get(worker.pid_name("containerd")) or 0):
-        remove_pods(worker.sock)
-    daemons.stop(pids.get(worker.pid_name("kube-proxy")))
-    daemons.stop(pids.get(worker.pid_name("containerd")))
-    for pid in daemons.shim_pids(str(worker.sock)):
-        daemons.stop(pid, 5)
+    daemons.stop_node(state, worker.sock, worker.pid_name)
 
 
 def stop_kubelet(state: dict, index: int) -> None:
     """The node's kubelet only: its containers and kube-proxy go on, as on a machine where
     `systemctl stop kubelet` ran."""
-    daemons.stop(state.get("pids", {}).get(Worker(index).pid_name("kubelet")))
+    daemons.stop(daemons.recorded(state, Worker(index).pid_name("kubelet")))
 
 
 def start_kubelet_again(state: dict, index: int) -> None:
@@ -211,7 +203,7 @@ def start_kubelet_again(state: dict, index: int) -> None:
 
 
 def procs_alive(state: dict, name: str) -> bool:
-    return procs.alive(state.get("pids", {}).get(name) or 0)
+    return daemons.recorded(state, name) is not None
 
 
 def wait_ready(cluster: Cluster, names: list[str], seconds: int = 120) -> None:
@@ -224,6 +216,6 @@ def rss_mb(state: dict, index: int) -> float:
     worker = Worker(index)
     pids = [state.get("pids", {}).get(worker.pid_name(p)) for p in
             ("containerd", "kubelet", "kube-proxy")]
-    pids = [p for p in pids if p and procs.alive(p)] + daemons.shim_pids(str(worker.sock))
+    pids = [p for p in pids if p and procs.alive(p)] + [p.pid for p in daemons.shims(str(worker.sock))]
     return round(procs.rss_mb(pids), 1)
 
