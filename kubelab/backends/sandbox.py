@@ -47,8 +47,11 @@ def kwokctl_env() -> dict[str, str]:
 # side on 2 cores (RSS of the 5 processes after a 3-pod Deployment; control-plane CPU
 # seconds over 4 namespaces of 10-pod rollouts): default 571 MB / 23 s; apiserver at
 # 180MiB 520 MB / 33 s; at 150MiB 497 MB / 120 s (GC all the time); every component
-# tightened 479 MB / 124 s. The other four stay near 260 MB whatever their limits, so the
-# issue's 400 MB is out of reach by flags: 180MiB is the last step that costs little.
+# tightened 479 MB / 124 s. The other four stayed near 260 MB whatever their limits: that
+# was four programs' code, which the one control-plane program now shares (gobuild.
+# build_control_plane; about 385 MB held in all). With it, GOGC=50 for the controller-
+# manager, scheduler and kwok saved nothing at start and ~13 MB after the 9 chapters
+# (439/432 vs 447/450 MB), so it is not set. 180MiB is the last step that costs little.
 APISERVER_MEMORY_LIMIT = "180MiB"
 KWOKCTL_CONFIG = """\
 apiVersion: config.kwok.x-k8s.io/v1alpha1
