@@ -25,20 +25,32 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _PRESENT, _FRAME = 1 << 63, (1 << 55) - 1
 
 
-def _frames(pid: int) -> set[int]:
-    """The physical page frames this process has resident, from /proc/PID/pagemap, read
-    only for the mappings that smaps says have resident pages (Go reserves gigabytes of
-    address space it never touches)."""
-    import array
-    frames: set[int] = set()
+def _smaps(pid: int) -> tuple[int, int, list[tuple[int, int]]]:
+    """RSS and PSS (kB) of a process, and the address ranges of its mappings that have
+    resident pages, from one read of /proc/PID/smaps."""
+    rss = pss = 0
     ranges = []
     start = end = 0
     for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
         head = line.split(maxsplit=1)[0]
         if "-" in head and not head.endswith(":"):
             start, end = (int(x, 16) for x in head.split("-"))
-        elif head == "Rss:" and int(line.split()[1]) > 0:
-            ranges.append((start, end))
+        elif head == "Rss:":
+            kb = int(line.split()[1])
+            rss += kb
+            if kb:
+                ranges.append((start, end))
+        elif head == "Pss:":
+            pss += int(line.split()[1])
+    return rss, pss, ranges
+
+
+def _frames(pid: int, ranges: list[tuple[int, int]]) -> set[int]:
+    """The physical page frames this process has resident, from /proc/PID/pagemap, read
+    only for the ranges smaps says have resident pages (Go reserves gigabytes of address
+    space it never touches)."""
+    import array
+    frames: set[int] = set()
     with open(f"/proc/{pid}/pagemap", "rb", buffering=0) as pagemap:
         for start, end in ranges:
             pagemap.seek(start // PAGE * 8)
@@ -47,39 +59,37 @@ def _frames(pid: int) -> set[int]:
     return frames
 
 
-def _rollup_kb(pid: int) -> dict[str, int]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("Rss", "Pss"):
-            fields[key] = int(rest.split()[0])
-    return fields
-
-
 def memory_mb(pids: list[int]) -> Memory:
     rss_kb = pss_kb = 0
     frames: set[int] = set()
     exact = True
     for pid in pids:
         try:
-            fields = _rollup_kb(pid)
+            rss, pss, ranges = _smaps(pid)
         except OSError:        # ended meanwhile
             continue
-        rss_kb += fields.get("Rss", 0)
-        pss_kb += fields.get("Pss", 0)
+        rss_kb += rss
+        pss_kb += pss
         if exact:
             try:
-                found = _frames(pid) - {0}   # without CAP_SYS_ADMIN every frame reads as 0
+                found = _frames(pid, ranges) - {0}   # without CAP_SYS_ADMIN frames read as 0
             except OSError:
                 found = set()
-            exact = bool(found) or not fields.get("Rss")
+            exact = bool(found) or not rss
             frames |= found
     held = len(frames) * PAGE / 2**20 if exact else pss_kb / 1024
     return Memory(rss_kb / 1024, held, exact)
 
 
 def rss_mb(pids: list[int]) -> float:
-    return memory_mb(pids).rss
+    """The summed RSS alone (no page frames read)."""
+    total = 0
+    for pid in pids:
+        try:
+            total += _smaps(pid)[0]
+        except OSError:
+            pass
+    return total / 1024
 
 
 def _socket_inodes(pid: int) -> set[str]:

@@ -195,19 +195,20 @@ def _exists() -> bool:
     return (workdir() / "clusters" / NAME).exists()
 
 
-def _pid_files() -> list[Path]:
-    return sorted((workdir() / "clusters" / NAME / "pids").glob("*.pid"))
-
-
-def pids() -> list[int]:
-    """The processes kwokctl started for the sandbox (from its pid files)."""
+def _recorded() -> list[tuple[int, float]]:
+    """(PID, when its file was written) from the pid files kwokctl wrote for the sandbox."""
     out = []
-    for f in _pid_files():
+    for f in sorted((workdir() / "clusters" / NAME / "pids").glob("*.pid")):
         try:
-            out.append(int(f.read_text().strip()))
+            out.append((int(f.read_text().strip()), f.stat().st_mtime))
         except (OSError, ValueError):
             pass
     return out
+
+
+def pids() -> list[int]:
+    """The processes kwokctl started for the sandbox."""
+    return [pid for pid, _ in _recorded()]
 
 
 def _ours() -> list[psutil.Process]:
@@ -215,12 +216,8 @@ def _ours() -> list[psutil.Process]:
     wrote their pid file, and run with this sandbox's directory on their command line. A
     PID reused since (by an editor open on a kubelab file, say) matches neither."""
     found = []
-    for f in _pid_files():
-        try:
-            proc = procs.process(int(f.read_text().strip()))
-            written = f.stat().st_mtime
-        except (OSError, ValueError):
-            continue
+    for pid, written in _recorded():
+        proc = procs.process(pid)
         try:
             if proc and proc.create_time() <= written + 1 and \
                     any(str(workdir()) in arg for arg in proc.cmdline()):

@@ -289,9 +289,9 @@ def programs() -> tuple[dict[str, Path], dict[str, Path]]:
         where = binaries.node_group(group)
         progs.update({n: where / n for n in binaries.KIND_GROUPS[group][1]})
     # kubeadm's static pods run each component from an image of its own, where one
-    # multi-call program (the sandbox's) would share nothing: the upstream programs
-    kind = binaries.node_group("kubernetes-kind")
-    control = {n: kind / n for n in ("kube-apiserver", "kube-controller-manager",
+    # multi-call program (the sandbox's) would share nothing: the upstream programs,
+    # which KIND_GROUPS' kubernetes-kind holds
+    control = {n: progs[n] for n in ("kube-apiserver", "kube-controller-manager",
                                      "kube-scheduler")}
     return progs, {**control, "etcd": binaries.find("etcd")}
 

@@ -214,8 +214,8 @@ def wait_ready(cluster: Cluster, names: list[str], seconds: int = 120) -> None:
 def rss_mb(state: dict, index: int) -> float:
     """Resident memory of one node's processes (containerd, kubelet, kube-proxy, shims)."""
     worker = Worker(index)
-    pids = [state.get("pids", {}).get(worker.pid_name(p)) for p in
-            ("containerd", "kubelet", "kube-proxy")]
-    pids = [p for p in pids if p and procs.alive(p)] + [p.pid for p in daemons.shims(str(worker.sock))]
-    return round(procs.rss_mb(pids), 1)
+    found = [daemons.recorded(state, worker.pid_name(p))
+             for p in ("containerd", "kubelet", "kube-proxy")]
+    found += daemons.shims(str(worker.sock))
+    return round(procs.rss_mb([p.pid for p in found if p]), 1)
 
