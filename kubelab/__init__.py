@@ -8,10 +8,10 @@ In a notebook:
 """
 from __future__ import annotations
 
-from .cluster import Cluster, current
-from .errors import CheckFailed, KubelabError
-from .lab import Lab, current_lab, open_lab
-from .objects import pod_ready
+from kubelab._base.errors import CheckFailed, KubelabError
+from kubelab._cluster.cluster import Cluster, current
+from kubelab._session.objects import pod_ready
+from kubelab.lab import Lab, current_lab, open_lab
 
 __all__ = ["Cluster", "CheckFailed", "KubelabError", "Lab", "current", "current_lab",
            "open_lab", "pod_ready", "load_ipython_extension"]
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython) -> None:  # noqa: ANN001
-    from .errors import install_notebook_handler
-    from .magics import register
+    from kubelab._base.errors import install_notebook_handler
+    from kubelab._session.magics import register
     register(ipython)
     install_notebook_handler()

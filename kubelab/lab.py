@@ -10,15 +10,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Concatenate, Generic, ParamSpec, TypeVar
 
-from .cluster import Cluster
-from .commands import Commands
-from .errors import KubelabError
-from .grading import CheckResult, Grading
-from .i18n import set_language, tr
-from .objects import node_ready, pod_ready
-from .reads import Reads
-from .scope import Scope, default_namespace, workshop_login
-from .tools import Tools
+from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import set_language, tr
+from kubelab._cluster.cluster import Cluster
+from kubelab._session.commands import Commands
+from kubelab._session.grading import CheckResult, Grading
+from kubelab._session.objects import node_ready, pod_ready
+from kubelab._session.reads import Reads
+from kubelab._session.scope import Scope, default_namespace, workshop_login
+from kubelab._session.tools import Tools
 
 __all__ = ["CheckResult", "Lab", "current_lab", "node_ready", "open_lab", "pod_ready",
            "workshop_login"]      # node_ready: chapters call kubelab.lab.node_ready
@@ -142,9 +142,9 @@ def open_lab(chapter: str, *, backend: str = "auto", namespace: str = "",
     `lang` ("en", "ko") is the language of kubelab's messages; "" follows KUBELAB_LANG,
     then the locale (kubelab.i18n)."""
     global _CURRENT
-    from . import backends
+    from kubelab import _backends as backends
     set_language(lang)
-    from .errors import install_notebook_handler
+    from kubelab._base.errors import install_notebook_handler
     install_notebook_handler()
     kubeconfig = kubeconfig or os.environ.get("KUBELAB_WORKSHOP_KUBECONFIG", "")
     if kubeconfig:

@@ -11,11 +11,11 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from kubelab import versions
-from kubelab.bench import ROLLING
-from kubelab.engine import docker_env
-from kubelab.backends.local import host
-from kubelab.traffic import http_get
+from kubelab._backends.local import host
+from kubelab._base import versions
+from kubelab._session.traffic import http_get
+from kubelab._system.engine import docker_env
+from kubelab.cli.bench import ROLLING
 
 AGNHOST, PREV, BUSYBOX = (versions.IMAGES[k] for k in ("agnhost", "agnhost-prev", "busybox"))
 WEB = ROLLING.format(image=PREV)     # 3 replicas, readiness probe, graceful stop
@@ -30,8 +30,8 @@ def record_up(name: str, cluster, seconds: float) -> str:  # noqa: ANN001
     """Time to Ready and memory (SETTLE s later) of a backend this test run started, into
     the side-by-side table of .ci-state/compare-report.txt: `kubelab bench compare`'s,
     without starting every backend a second time. The figures, for a report line."""
-    from kubelab import procs
-    from kubelab.bench import cluster_pids, compare_lines
+    from kubelab._system import procs
+    from kubelab.cli.bench import cluster_pids, compare_lines
     time.sleep(SETTLE)
     mem = procs.memory_mb(cluster_pids(cluster))
     nodes = len(cluster.kubectl(["get", "nodes", "-o", "name"]).stdout.split())
@@ -265,7 +265,7 @@ def record_skipped_cells(nb: dict, chapter: str, backend: str) -> int:
     """Keep what the cells the sandbox skips printed here (.ci-state/recordings/, copied
     into git by tests/record_skipped_outputs.py), and hold the committed recordings to
     this run: the same cells, from the same sources. The number of cells recorded."""
-    from kubelab import recordings
+    from kubelab._session import recordings
     fresh = recordings.capture(nb, chapter, backend, versions.KUBERNETES,
                                recordings.recorded_on(backend))
     recordings.save(chapter, fresh, RECORDINGS)

@@ -26,7 +26,7 @@ def isolated_home(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def cluster():
-    from kubelab.cluster import current
+    from kubelab._cluster.cluster import current
     c = current(required=False)
     if c is None or not c.reachable()[0]:
         pytest.fail("no lab cluster answers: run `kubelab up --backend sandbox` first "

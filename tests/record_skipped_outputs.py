@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kubelab import recordings
+from kubelab._session import recordings
 
 ROOT = Path(__file__).resolve().parent.parent
 FRESH = ROOT / ".ci-state" / "recordings"

@@ -8,10 +8,13 @@ import subprocess
 import pytest
 import yaml
 
-from kubelab import backends, binaries, engine, versions
-from kubelab.backends import kind, minikube, sandbox
-from kubelab.errors import BackendUnavailable, KubelabError
-from kubelab.paths import lab_kubeconfig
+from kubelab import _backends as backends
+from kubelab._backends import kind, minikube, sandbox
+from kubelab._base import versions
+from kubelab._base.errors import BackendUnavailable, KubelabError
+from kubelab._build import binaries
+from kubelab._system import engine
+from kubelab._system.paths import lab_kubeconfig
 
 
 def test_kind_create_and_delete_command_lines(isolated_home, monkeypatch):
@@ -236,7 +239,7 @@ def test_an_interrupted_node_image_build_starts_its_stage_again(tmp_path, monkey
     """A build killed half-way leaves only its temporary directory; the finished tarball
     appears by rename alone, so the next build sees no stage as done and clears the rest."""
     monkeypatch.setenv("KUBELAB_CACHE", str(tmp_path))
-    from kubelab.backends.kind import nodeimage
+    from kubelab._build import nodeimage
     half = tmp_path / "kind" / ".node-abc123"
     (half / "rootfs" / "usr").mkdir(parents=True)
     other = tmp_path / "kind" / ".keep-me"

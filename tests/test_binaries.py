@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kubelab import binaries, gobuild, versions
-from kubelab.errors import KubelabError
+from kubelab._base import versions
+from kubelab._base.errors import KubelabError
+from kubelab._build import binaries, gobuild
 
 
 @pytest.fixture

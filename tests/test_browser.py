@@ -17,8 +17,8 @@ import browser as learner
 import pytest
 from test_notebooks import report as notebook_report
 
-from kubelab import recordings
-from kubelab.backends import BACKENDS
+from kubelab._backends import BACKENDS
+from kubelab._session import recordings
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / ".ci-state" / "browser-report.txt"

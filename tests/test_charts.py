@@ -1,4 +1,4 @@
-"""kubelab.charts draws from recorded data: the bars and lines must say what the data
+"""kubelab._session.charts draws from recorded data: the bars and lines must say what the data
 says, and the PNG a notebook keeps must be a real picture."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import io
 import struct
 import threading
 
-from kubelab import charts
-from kubelab.live import LiveView, Seen
+from kubelab._session import charts
+from kubelab._session.live import LiveView, Seen
 
 
 def rs(name: str, image: str, want: int, ready: int) -> dict:
@@ -348,7 +348,7 @@ def test_canary_share_without_answers_has_one_bar():
 
 
 def test_a_live_endpointslice_line_names_the_endpoints_that_are_not_ready():
-    from kubelab.live import summarize
+    from kubelab._session.live import summarize
     assert summarize("EndpointSlice", SLICE) == \
         "ready endpoints: 10.0.0.4, 10.0.0.5; not ready: 10.0.0.6, 10.0.0.7"
     assert summarize("EndpointSlice", {"endpoints": [endpoint("10.0.0.4", "a", "n")]}) == \

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubelab import cli, manifests, workbook
-from kubelab.errors import KubelabError
+from kubelab import cli
+from kubelab._base.errors import KubelabError
+from kubelab._session import manifests, workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ import runpy
 import subprocess
 import sys
 
-from kubelab import engine
+from kubelab._system import engine
 
 WRAPPER = runpy.run_path(str(engine.RUNTIME), run_name="kubelab_runc")
 CAPS = ["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_SYS_RESOURCE", "CAP_NET_ADMIN"]

@@ -8,10 +8,17 @@ import time
 import pytest
 import urllib3
 
-from kubelab import errors, watching
-from kubelab.cluster import Cluster
-from kubelab.errors import (ApiError, CheckFailed, KubelabError, PredicateError, UsageError,
-                            WaitTimeout)
+from kubelab._base import errors
+from kubelab._base.errors import (
+    ApiError,
+    CheckFailed,
+    KubelabError,
+    PredicateError,
+    UsageError,
+    WaitTimeout,
+)
+from kubelab._cluster.cluster import Cluster
+from kubelab._session import watching
 from kubelab.lab import Lab
 
 

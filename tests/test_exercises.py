@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kubelab import clients, facts, solutions
-from kubelab.i18n.catalog import _python_source
+from kubelab._base.i18n.catalog import _python_source
+from kubelab._session import clients, facts, solutions
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

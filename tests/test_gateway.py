@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubelab import gateway, versions
-from kubelab.backends.local import addons
+from kubelab._backends import addons
+from kubelab._base import versions
+from kubelab._build import gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 
 Fails when: an English markdown cell, a string a chapter hands to kubelab, or a kubelab
 message has no current translation (missing, empty or fuzzy); a committed Korean notebook
-differs from what `python -m kubelab.i18n generate` writes now; a Korean code cell differs
+differs from what `python -m kubelab._base.i18n generate` writes now; a Korean code cell differs
 from the English one (apart from `lang = "ko"` in the parameters cell); a compiled .mo
 file is older than its .po. No cluster needed."""
 from __future__ import annotations
@@ -18,10 +18,12 @@ import nbformat
 import polib
 import pytest
 
-from kubelab import features, i18n
-from kubelab.i18n import catalog, jupyter
+from kubelab._base import i18n
+from kubelab._base.errors import CheckFailed
+from kubelab._base.i18n import catalog
+from kubelab._session import features
+from kubelab.cli import jupyter_locale as jupyter
 from kubelab.lab import Lab
-from kubelab.errors import CheckFailed
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -44,10 +46,10 @@ def english_afterwards():
 @pytest.mark.parametrize("domain", sorted(DOMAINS))
 def test_every_string_has_a_current_translation(domain):
     path = catalog.po_path(domain, "ko")
-    assert path.exists(), f"no catalogue {path.name}: run `python -m kubelab.i18n update`"
+    assert path.exists(), f"no catalogue {path.name}: run `python -m kubelab._base.i18n update`"
     found = catalog.problems(polib.pofile(str(path)), DOMAINS[domain])
-    assert not found, ("out of step; run `python -m kubelab.i18n update`, translate, then "
-                       "`python -m kubelab.i18n generate`:\n" + "\n".join(found))
+    assert not found, ("out of step; run `python -m kubelab._base.i18n update`, translate, then "
+                       "`python -m kubelab._base.i18n generate`:\n" + "\n".join(found))
 
 
 @pytest.mark.parametrize("domain", sorted(DOMAINS))
@@ -63,10 +65,10 @@ def test_catalogue_holds_nothing_stale(domain):
 def test_compiled_catalogue_is_current(domain):
     po = polib.pofile(str(catalog.po_path(domain, "ko")))
     mo = catalog.po_path(domain, "ko").with_suffix(".mo")
-    assert mo.exists(), "run `python -m kubelab.i18n generate`"
+    assert mo.exists(), "run `python -m kubelab._base.i18n generate`"
     fresh = gettext.GNUTranslations(io.BytesIO(catalog.mo_bytes(po)))._catalog
     committed = gettext.GNUTranslations(io.BytesIO(mo.read_bytes()))._catalog
-    assert committed == fresh, "run `python -m kubelab.i18n generate`"
+    assert committed == fresh, "run `python -m kubelab._base.i18n generate`"
 
 
 def test_catalogues_ship_with_the_package():
@@ -84,7 +86,7 @@ def test_every_chapter_has_a_korean_edition():
 def test_korean_notebook_is_what_the_generator_writes(english):
     committed = (KOREAN / english.name).read_text(encoding="utf-8")
     assert committed == catalog.translated_notebook(english, "ko"), \
-        "run `python -m kubelab.i18n generate`"
+        "run `python -m kubelab._base.i18n generate`"
 
 
 @pytest.mark.parametrize("english", ENGLISH, ids=lambda p: p.stem)
@@ -207,8 +209,8 @@ def test_language_order_parameter_then_env_then_locale(monkeypatch):
 
 
 def test_kubelab_errors_speak_korean():
-    from kubelab import manifests
-    from kubelab.errors import KubelabError
+    from kubelab._base.errors import KubelabError
+    from kubelab._session import manifests
     i18n.set_language("ko")
     with pytest.raises(KubelabError) as e:
         manifests.parse("")

@@ -21,12 +21,14 @@ import pytest
 from test_notebooks import checks_passed, execute
 from test_notebooks import report as notebook_report
 
-from kubelab import backends, features, versions
-from kubelab.backends import kind
-from kubelab.bench import pod_start_latencies, rollouts_under_traffic
-from kubelab.engine import answers
-from kubelab.errors import KubelabError
-from kubelab.traffic import http_get
+from kubelab import _backends as backends
+from kubelab._backends import kind
+from kubelab._base import versions
+from kubelab._base.errors import KubelabError
+from kubelab._session import features
+from kubelab._session.traffic import http_get
+from kubelab._system.engine import answers
+from kubelab.cli.bench import pod_start_latencies, rollouts_under_traffic
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every chapter runs on minikube (tests/test_minikube.py), which has the same kind of

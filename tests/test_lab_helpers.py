@@ -9,9 +9,9 @@ import urllib.request
 import pytest
 import yaml
 
-from kubelab import features, magics
-from kubelab.background import Background, FileServer
-from kubelab.commands import is_cluster_wide
+from kubelab._session import features, magics
+from kubelab._session.commands import is_cluster_wide
+from kubelab._system.background import Background, FileServer
 from kubelab.lab import Lab
 
 
@@ -35,7 +35,7 @@ def test_background_command_stops_on_demand():
 def test_file_server_stays_up_until_stopped(tmp_path):
     """lab.serve keeps serving until the chapter's cleanup: chapter 04 applies from it
     again twenty cells later."""
-    from kubelab.background import _RUNNING, stop_all
+    from kubelab._system.background import _RUNNING, stop_all
     (tmp_path / "x.yaml").write_text("kind: Pod\n")
     server = FileServer(str(tmp_path))
     assert server._timer is None and server in _RUNNING
@@ -85,7 +85,7 @@ def test_watches_and_followed_logs_are_bounded(line, bounded):
     ("-v 6 version", "version"), ("get pods", "get"), ("", ""),
 ])
 def test_the_verb_comes_after_the_global_flags(line, verb):
-    from kubelab.cluster import split_verb
+    from kubelab._cluster.cluster import split_verb
     assert split_verb(line.split())[0] == verb
 
 
@@ -163,7 +163,7 @@ def test_live_view_records_changes_and_stops_within_a_second(cluster):
 
 @pytest.mark.cluster
 def test_a_check_that_does_not_hold_fails_with_its_hint(cluster):
-    from kubelab.errors import CheckFailed
+    from kubelab._base.errors import CheckFailed
     lab = Lab(cluster=cluster, namespace="default", chapter="test-check")
     with pytest.raises(CheckFailed) as e:
         lab.check("no node is called nowhere-node", lambda: (
@@ -174,7 +174,7 @@ def test_a_check_that_does_not_hold_fails_with_its_hint(cluster):
 
 @pytest.mark.cluster
 def test_exercise_without_solve_reports_the_hint(cluster, monkeypatch):
-    from kubelab.errors import CheckFailed
+    from kubelab._base.errors import CheckFailed
     monkeypatch.delenv("KUBELAB_SOLVE", raising=False)
     lab = Lab(cluster=cluster, namespace="default", chapter="test-exercise")
     ran = []
@@ -189,7 +189,7 @@ def test_exercise_without_solve_reports_the_hint(cluster, monkeypatch):
 def test_solving_an_exercise_needs_it_unsolved_first(cluster, monkeypatch):
     """With KUBELAB_SOLVE=1 (CI) the unsolved check is evaluated once, with no 3 s to
     settle, then the solution runs; an exercise whose check passes before that is refused."""
-    from kubelab.errors import ExerciseUnfit
+    from kubelab._base.errors import ExerciseUnfit
     monkeypatch.setenv("KUBELAB_SOLVE", "1")
     lab = Lab(cluster=cluster, namespace="default", chapter="test-exercise")
     done: list[int] = []

@@ -21,11 +21,14 @@ import pytest
 from test_notebooks import checks_passed, execute
 from test_notebooks import report as notebook_report
 
-from kubelab import backends, binaries, procs, versions
-from kubelab.bench import pod_start_latencies, rollouts_under_traffic
-from kubelab.errors import KubelabError
-from kubelab.backends.local import host
-from kubelab.traffic import http_get
+from kubelab import _backends as backends
+from kubelab._backends.local import host
+from kubelab._base import versions
+from kubelab._base.errors import KubelabError
+from kubelab._build import binaries
+from kubelab._session.traffic import http_get
+from kubelab._system import procs
+from kubelab.cli.bench import pod_start_latencies, rollouts_under_traffic
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

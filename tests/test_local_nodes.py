@@ -22,10 +22,13 @@ from test_local_node import why_not_here
 from test_notebooks import checks_passed, execute, skipped_cells
 from test_notebooks import report as notebook_report
 
-from kubelab import backends, features, procs, recordings, versions
-from kubelab.backends.local import host, join, workers
+from kubelab import _backends as backends
+from kubelab._backends.local import host, join, workers
+from kubelab._base import versions
+from kubelab._session import features, recordings
+from kubelab._session.traffic import http_get
+from kubelab._system import procs
 from kubelab.lab import node_ready
-from kubelab.traffic import http_get
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / ".ci-state" / "node-report.txt"

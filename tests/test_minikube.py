@@ -22,12 +22,14 @@ import pytest
 from test_notebooks import checks_passed, execute, skipped_cells
 from test_notebooks import report as notebook_report
 
-from kubelab import backends, procs, versions
-from kubelab.backends import minikube
-from kubelab.bench import cluster_pids
-from kubelab.engine import answers
-from kubelab.errors import KubelabError
-from kubelab.traffic import http_get
+from kubelab import _backends as backends
+from kubelab._backends import minikube
+from kubelab._base import versions
+from kubelab._base.errors import KubelabError
+from kubelab._session.traffic import http_get
+from kubelab._system import procs
+from kubelab._system.engine import answers
+from kubelab.cli.bench import cluster_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubelab import binaries, versions
-from kubelab.backends import sandbox
-from kubelab.backends.local import addons, config, host, images
+from kubelab._backends import addons, sandbox
+from kubelab._backends.local import config, host
+from kubelab._base import versions
+from kubelab._build import binaries, images
 
 
 def _members(archive: bytes) -> dict[str, bytes]:
@@ -150,7 +151,7 @@ def test_iptables_save_parsing_and_rule_count(monkeypatch):
 
 
 def test_the_traffic_tally_counts_lines():
-    from kubelab.traffic import tally
+    from kubelab._session.traffic import tally
     t = tally("ok web-1\nok web-2\nfail\nok web-1\ndone\n")
     assert (t.served, t.failed, dict(t.responders)) == (3, 1, {"web-1": 2, "web-2": 1})
     assert str(t) == "3 served, 1 failed, answered by 2 pods"
@@ -180,7 +181,7 @@ def test_nodes_2_and_3_get_their_own_address_cgroup_root_and_pod_range(tmp_path)
 
 
 def test_the_join_token_and_its_rights_are_kubeadms(tmp_path):
-    from kubelab.backends.local import join
+    from kubelab._backends.local import join
     token_id, secret = join.new_token()
     assert len(token_id) == 6 and len(secret) == 16 and (token_id + secret).isalnum()
     items = json.loads(join.manifests(token_id, secret))["items"]
@@ -205,9 +206,9 @@ def test_the_join_token_and_its_rights_are_kubeadms(tmp_path):
 
 
 def test_a_node_count_the_backend_cannot_make_is_refused_with_the_fix():
-    from kubelab import backends
-    from kubelab.backends.local import workers
-    from kubelab.errors import KubelabError
+    from kubelab import _backends as backends
+    from kubelab._backends.local import workers
+    from kubelab._base.errors import KubelabError
     assert workers.check_count(None) == 1 and workers.check_count(3) == 3
     with pytest.raises(KubelabError) as e:
         workers.check_count(4)

@@ -13,7 +13,7 @@ import nbformat
 import papermill
 import pytest
 
-from kubelab import recordings
+from kubelab._session import recordings
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kubelab import versions
+from kubelab._base import versions
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -15,7 +15,7 @@ import yaml
 from packaging.requirements import Requirement
 
 import kubelab
-from kubelab import versions
+from kubelab._base import versions
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

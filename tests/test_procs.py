@@ -10,9 +10,9 @@ import time
 import psutil
 import pytest
 
-from kubelab import procs
-from kubelab.backends import sandbox
-from kubelab.backends.local import daemons
+from kubelab._backends import sandbox
+from kubelab._backends.local import daemons
+from kubelab._system import procs
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 

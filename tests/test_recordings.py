@@ -12,8 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kubelab import recordings, versions
-from kubelab.backends import BACKENDS
+from kubelab._backends import BACKENDS
+from kubelab._base import versions
+from kubelab._session import recordings
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -10,9 +10,10 @@ from pathlib import Path
 import cluster_checks as checks
 import pytest
 
-from kubelab import procs, versions
-from kubelab.backends import sandbox
-from kubelab.cluster import Cluster
+from kubelab._backends import sandbox
+from kubelab._base import versions
+from kubelab._cluster.cluster import Cluster
+from kubelab._system import procs
 from kubelab.lab import Lab
 
 pytestmark = pytest.mark.cluster
@@ -30,6 +31,7 @@ def test_the_control_plane_runs_from_one_program(cluster):
     if cluster.backend != "sandbox":
         pytest.skip("sandbox processes only")
     import os
+
     import psutil
     files: dict[tuple[int, int], list[str]] = {}
     for pid in sandbox.pids():

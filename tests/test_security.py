@@ -10,8 +10,9 @@ import stat
 
 import pytest
 
-from kubelab import paths, workshop
-from kubelab.cluster import Cluster
+from kubelab import workshop
+from kubelab._cluster.cluster import Cluster
+from kubelab._system import paths
 
 
 @pytest.fixture

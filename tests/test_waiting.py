@@ -9,8 +9,10 @@ import time
 
 import pytest
 
-from kubelab import background, gobuild, progress
-from kubelab.errors import KubelabError
+from kubelab._base.errors import KubelabError
+from kubelab._build import gobuild
+from kubelab._session import progress
+from kubelab._system import background
 
 
 # Events as `kubectl get events -o json` shows them: the kubelet and the scheduler write
@@ -306,7 +308,7 @@ class FakeDynamic:
 
 
 def test_wait_for_returns_when_the_watch_brings_the_state():
-    from kubelab import watching
+    from kubelab._session import watching
     ready = pod(ready=True)
     pods = FakeResource("Pod", [pod(waiting={"reason": "ContainerCreating"})],
                         watches=[[{"type": "MODIFIED", "raw_object": ready}]])
@@ -318,7 +320,7 @@ def test_wait_for_returns_when_the_watch_brings_the_state():
 
 
 def test_wait_for_stops_at_once_on_an_image_that_cannot_be_pulled():
-    from kubelab import watching
+    from kubelab._session import watching
     stuck = pod(waiting={"reason": "ImagePullBackOff",
                          "message": 'Back-off pulling image "registry.k8s.io/nope:1"'})
     pods = FakeResource("Pod", [stuck])
@@ -334,7 +336,7 @@ def test_wait_for_stops_at_once_on_an_image_that_cannot_be_pulled():
 
 
 def test_a_timeout_names_the_last_warning():
-    from kubelab import watching
+    from kubelab._session import watching
     pending = pod(waiting=None)
     pending["status"]["phase"] = "Pending"
     pending["status"]["containerStatuses"] = []

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubelab import binaries, versions, workshop
-from kubelab.backends import sandbox
-from kubelab.errors import KubelabError
+from kubelab import workshop
+from kubelab._backends import sandbox
+from kubelab._base import versions
+from kubelab._base.errors import KubelabError
+from kubelab._build import binaries
 
 pytestmark = pytest.mark.cluster
 ATTEMPTS: Counter = Counter()
@@ -259,8 +261,8 @@ def test_a_token_past_its_expiry_is_refused(logins, cluster, tmp_path):
 
 
 def test_progress_reads_what_the_checks_recorded(logins, cluster):
+    from kubelab._session.scope import workshop_login
     from kubelab.lab import Lab
-    from kubelab.scope import workshop_login
     login, ns = workshop_login(str(logins["ben"]))
     lab = Lab(cluster=login, namespace=ns, chapter="99-test", workshop=True)
     lab.check("one thing holds", True)

@@ -1,0 +1,96 @@
+"""One interface over the ways to get a cluster: `up(backend)`, `down()`, `choose()`.
+
+Every module in this package registers one Backend (base.py). Auto-selection tries the
+backends that have an `auto_rank`, in that order: kind, then minikube (both need a
+running Docker engine), then the sandbox (needs nothing but the binaries kubelab fetches
+or builds). k3s and existing clusters are used only when named: kubelab never touches a
+cluster it did not create unless the user asks for it. local (a real node on this
+machine, root) is also used only when named, because it adds interfaces and firewall
+rules to the machine.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from kubelab._backends.base import REGISTRY, Backend, Log, Options
+from kubelab._base.errors import KubelabError
+from kubelab._cluster.cluster import Cluster, current
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+from kubelab._backends import kind, local, minikube, sandbox  # noqa: E402  (names tests and bench use)
+
+BACKENDS: dict[str, Backend] = dict(sorted(REGISTRY.items(),
+                                           key=lambda kv: (kv[1].auto_rank or 99, kv[0])))
+AUTO_ORDER = tuple(name for name, b in BACKENDS.items() if b.auto_rank is not None)
+
+__all__ = ["BACKENDS", "AUTO_ORDER", "Backend", "Options", "choose", "up", "down",
+           "current", "kind", "local", "minikube", "sandbox"]
+
+
+def choose(backend: str = "auto") -> tuple[str, str]:
+    """The backend to use and why, e.g. ('sandbox', 'kind: kind is not installed; ...')."""
+    if backend != "auto":
+        if backend not in BACKENDS:
+            raise KubelabError(f"unknown backend {backend!r}.",
+                               f"use one of: auto, {', '.join(BACKENDS)}.")
+        return backend, "named by you"
+    reasons = []
+    for name in AUTO_ORDER:
+        ok, why = BACKENDS[name].available()
+        if ok:
+            return name, "; ".join(reasons + [f"{name}: {why}"])
+        reasons.append(f"{name}: {why}")
+    raise KubelabError("no backend can start here: " + "; ".join(reasons),
+                       "run `kubelab doctor`.")
+
+
+def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
+    name, why = choose(backend)
+    check_nodes(name, options.get("nodes"))
+    running = current(required=False)
+    if running is not None:
+        if running.backend == name or backend == "auto":
+            ok, _ = running.reachable()
+            if ok:
+                log(f"the lab is already up: backend {running.backend}, "
+                    f"context {running.context}")
+                return running
+        down(log=log)
+    log(f"backend: {name} ({why})")
+    known = {k: v for k, v in options.items() if k in Options.__dataclass_fields__}
+    return BACKENDS[name].up(Options(log=log, **known))
+
+
+def check_nodes(name: str, nodes: object) -> None:
+    """A node count the backend cannot make is refused before anything starts."""
+    most = BACKENDS[name].max_nodes
+    if not isinstance(nodes, int) or most is None or nodes <= most:
+        return
+    able = ", ".join(n for n, b in BACKENDS.items()
+                     if n != name and (b.max_nodes is None or b.max_nodes >= nodes))
+    if most == 1:
+        raise KubelabError(f"the {name} backend does not make nodes; --nodes {nodes} asks "
+                           "for more than one.",
+                           f"leave --nodes out, or use a backend that makes them: {able}.")
+    raise KubelabError(f"the {name} backend makes at most {most} nodes; --nodes {nodes} "
+                       "asks for more.",
+                       f"use --nodes {most} or less, or a backend with more nodes: {able}.")
+
+
+def down(log: Log = print) -> None:
+    cluster = current(required=False)
+    if cluster is None:
+        if local.node_state():      # an `up` that died before recording the lab
+            local.down(None)
+            log("removed what an interrupted local node had left")
+            return
+        log("no lab cluster is recorded; nothing to stop")
+        return
+    BACKENDS[cluster.backend].down(cluster, log)
+    Cluster.forget()
+    log(f"stopped the {cluster.backend} lab" if cluster.created_by_kubelab
+        else f"forgot context {cluster.context} (the cluster itself was not kubelab's)")

@@ -1,0 +1,50 @@
+"""An existing K3s install. kubelab only reads its kubeconfig (into a private 0600 copy:
+no `chmod 777` on /etc/rancher/k3s/k3s.yaml) and never stops or uninstalls K3s."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from kubelab._backends.base import Backend, register
+from kubelab._base.errors import KubelabError
+from kubelab._cluster.cluster import Cluster
+from kubelab._system.paths import state_dir
+
+K3S_KUBECONFIG = Path(os.environ.get("KUBELAB_K3S_KUBECONFIG", "/etc/rancher/k3s/k3s.yaml"))
+CONTEXT = "default"   # the context name K3s writes
+
+
+def available() -> tuple[bool, str]:
+    if not K3S_KUBECONFIG.exists():
+        return False, f"no K3s kubeconfig at {K3S_KUBECONFIG}"
+    if not os.access(K3S_KUBECONFIG, os.R_OK):
+        return False, (f"{K3S_KUBECONFIG} is not readable: install K3s with "
+                       "--write-kubeconfig-mode 644, or copy it with sudo")
+    return True, f"K3s kubeconfig at {K3S_KUBECONFIG}"
+
+
+def up(**_: object) -> Cluster:
+    ok, why = available()
+    if not ok:
+        raise KubelabError(f"the k3s backend cannot be used: {why}.",
+                           "install K3s (see notebooks/02-k3s), or choose another backend.")
+    copy = state_dir() / "k3s-kubeconfig"
+    shutil.copyfile(K3S_KUBECONFIG, copy)
+    copy.chmod(0o600)
+    cluster = Cluster(backend="k3s", kubeconfig=str(copy), context=CONTEXT,
+                      created_by_kubelab=False, name="k3s")
+    cluster.save()
+    return cluster
+
+
+def down(cluster: Cluster) -> None:
+    Path(cluster.kubeconfig).unlink(missing_ok=True)   # K3s itself keeps running
+
+
+register(Backend(
+    name="k3s",
+    summary="an existing K3s install, through a private 0600 copy of its kubeconfig",
+    features=frozenset({"containers", "k3s", "cluster-admin"}),
+    available=lambda: available(), fix="install K3s to use it (optional)",
+    max_nodes=1, up=lambda o: up(), down=lambda cluster, log: down(cluster)))

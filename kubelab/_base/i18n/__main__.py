@@ -1,0 +1,5 @@
+import sys
+
+from kubelab._base.i18n.catalog import main
+
+sys.exit(main())

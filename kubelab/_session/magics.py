@@ -1,0 +1,102 @@
+"""`%kubectl`, `%%kubectl` and `%%apply`: the real kubectl against the lab context, shown
+as a terminal would show it. Commands that never end by themselves are bounded.
+
+The echo is the command a terminal needs after `eval "$(kubelab env)"`: that pins kubelab's
+context, not a namespace, so the echo carries the `-n NAMESPACE` kubelab adds
+(`$ kubectl -n lab-00-start-here get pods`)."""
+from __future__ import annotations
+
+import os
+
+from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import N_, tr
+from kubelab._cluster.cluster import kubectl_words, split_verb
+from kubelab.lab import current_lab
+
+WATCH_SECONDS = float(os.environ.get("KUBELAB_WATCH_SECONDS", "8"))
+
+def _flags(rest: list[str]) -> set[str]:
+    """The flags of a command up to `--` (what follows belongs to the container), with
+    `--flag=true` read as `--flag`."""
+    out = set()
+    for arg in rest:
+        if arg == "--":
+            break
+        if arg.startswith("-"):
+            name, _, value = arg.partition("=")
+            if value.lower() not in ("false", "0"):
+                out.add(name)
+    return out
+
+
+def _never_ends(argv: list[str]) -> str | None:
+    """Why a command would hang a cell, or None."""
+    verb, rest = split_verb(argv)
+    flags = _flags(rest)
+    if verb in ("edit",):
+        return N_("opens an editor, which a notebook cell does not have")
+    if verb in ("exec", "attach", "run") and (flags & {"-it", "-ti", "-i", "--stdin", "--tty",
+                                                       "-t"}):
+        return N_("needs an interactive terminal, which a notebook cell does not have")
+    if verb == "port-forward" or verb == "proxy":
+        return N_("runs until stopped")
+    return None
+
+
+def _bounded(argv: list[str]) -> bool:
+    """Watches and followed logs: run them for a few seconds and show what was seen."""
+    verb, rest = split_verb(argv)
+    flags = _flags(rest)
+    if verb in ("get", "events"):
+        return bool(flags & {"-w", "--watch", "--watch-only"})
+    return verb == "logs" and bool(flags & {"-f", "--follow"})
+
+
+def run_line(line: str) -> None:
+    lab = current_lab()
+    argv = kubectl_words(line)
+    print(f"$ {lab.terminal_line(argv)}")
+    why = _never_ends(argv)
+    if why:
+        raise KubelabError(tr("`kubectl {command}` {why}.", command=" ".join(argv),
+                              why=tr(why)),
+                           tr("run it in a JupyterLab Terminal (File > New > Terminal) after "
+                              "`eval $(kubelab env)`, or use lab.background(...) with a time "
+                              "limit."))
+    if _bounded(argv):
+        from kubelab._cluster.cluster import env_without_kubeconfig
+        from kubelab._system.background import stream
+        full = lab.cluster.kubectl_argv(argv, lab.namespace_of(argv))
+        stream(full, WATCH_SECONDS, env=env_without_kubeconfig(), progress=False)
+        print(tr("(stopped after {seconds:.0f} s: a watch never ends by itself)",
+                 seconds=WATCH_SECONDS))
+        return
+    out = lab.kubectl(argv, check=True, stderr=True)
+    if out.strip():
+        print(out.rstrip())
+
+
+def kubectl_magic(line: str, cell: str | None = None) -> None:
+    """%kubectl ARGS runs one command; %%kubectl runs each line of the cell in turn."""
+    if cell is None:
+        run_line(line)
+        return
+    from IPython import get_ipython
+    shell = get_ipython()
+    for cmd in cell.splitlines():
+        cmd = cmd.strip()
+        if cmd and not cmd.startswith("#"):
+            # like a line magic, {name} inserts a Python variable
+            run_line(shell.var_expand(cmd) if shell is not None else cmd)
+
+
+def apply_magic(line: str, cell: str) -> None:
+    """%%apply: the cell is YAML; apply it in the chapter's namespace."""
+    lab = current_lab()
+    print(f"$ {lab.terminal_line(['apply', '-f', '-'])}")
+    print(lab.apply(cell).rstrip())
+
+
+def register(ipython) -> None:  # noqa: ANN001
+    ipython.register_magic_function(kubectl_magic, "line_cell", "kubectl")
+    ipython.register_magic_function(apply_magic, "cell", "apply")

@@ -1,5 +1,0 @@
-import sys
-
-from .catalog import main
-
-sys.exit(main())
