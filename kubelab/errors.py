@@ -8,13 +8,16 @@ from kubelab._base.errors import (
     BinaryError,
     CheckFailed,
     ClusterUnreachable,
+    CommandFailed,
+    CommandTimeout,
     ExerciseUnfit,
     KubelabError,
     PredicateError,
+    ProgramMissing,
     UsageError,
     WaitStopped,
     WaitTimeout,
     install_notebook_handler,
 )
 
-__all__ = ["ApiError", "BackendUnavailable", "BinaryError", "CheckFailed", "ClusterUnreachable", "ExerciseUnfit", "KubelabError", "PredicateError", "UsageError", "WaitStopped", "WaitTimeout", "install_notebook_handler"]
+__all__ = ["ApiError", "BackendUnavailable", "BinaryError", "CheckFailed", "ClusterUnreachable", "CommandFailed", "CommandTimeout", "ExerciseUnfit", "KubelabError", "PredicateError", "ProgramMissing", "UsageError", "WaitStopped", "WaitTimeout", "install_notebook_handler"]

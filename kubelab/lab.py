@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Concatenate, Generic, ParamSpec, TypeVar
 
 from kubelab._base.errors import KubelabError
-from kubelab._base.i18n import set_language, tr
-from kubelab._cluster.cluster import Cluster
+from kubelab._base.i18n import LANGUAGES, UnknownLanguage, set_language, tr
+from kubelab._cluster.cluster import Cluster, current
 from kubelab._session.commands import Commands
 from kubelab._session.grading import CheckResult, Grading
 from kubelab._session.objects import node_ready, pod_ready
 from kubelab._session.reads import Reads
-from kubelab._session.scope import Scope, default_namespace, workshop_login
+from kubelab._session.namespaces import default_namespace
+from kubelab._session.scope import Scope, workshop_login
 from kubelab._session.tools import Tools
 
-__all__ = ["CheckResult", "Lab", "current_lab", "node_ready", "open_lab", "pod_ready",
-           "workshop_login"]      # node_ready: chapters call kubelab.lab.node_ready
+__all__ = ["CheckResult", "Cluster", "Lab", "current", "current_lab", "node_ready", "open_lab",
+           "pod_ready", "workshop_login"]      # node_ready: chapters call kubelab.lab.node_ready
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -140,10 +141,15 @@ def open_lab(chapter: str, *, backend: str = "auto", namespace: str = "",
     its own namespace, emptied of anything an earlier run left behind. With a workshop
     `kubeconfig`, use that login and its namespaces instead: nothing else is touched.
     `lang` ("en", "ko") is the language of kubelab's messages; "" follows KUBELAB_LANG,
-    then the locale (kubelab.i18n)."""
+    then the locale (kubelab._base.i18n)."""
     global _CURRENT
     from kubelab import _backends as backends
-    set_language(lang)
+    try:
+        set_language(lang)
+    except UnknownLanguage:
+        raise KubelabError(f"unknown language {lang!r}.",
+                           f"set the notebook's lang parameter to one of: "
+                           f"{', '.join(LANGUAGES)} (or leave it empty).") from None
     from kubelab._base.errors import install_notebook_handler
     install_notebook_handler()
     kubeconfig = kubeconfig or os.environ.get("KUBELAB_WORKSHOP_KUBECONFIG", "")

@@ -96,7 +96,7 @@ def digest(path: Path) -> str:
 def jupyterlab(state: Path) -> Iterator[dict]:
     """JupyterLab on the workbook with `kubelab open`'s command line, in this process's
     environment (so its kernels reach the same lab); its URLs and token."""
-    from kubelab.cli import open_command
+    from kubelab.cli.open import open_command
     for name, values in SETTINGS.items():
         (state / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (state / "settings" / name).write_text(json.dumps(values))

@@ -265,10 +265,12 @@ def record_skipped_cells(nb: dict, chapter: str, backend: str) -> int:
     """Keep what the cells the sandbox skips printed here (.ci-state/recordings/, copied
     into git by tests/record_skipped_outputs.py), and hold the committed recordings to
     this run: the same cells, from the same sources. The number of cells recorded."""
+    import recording_capture
+
     from kubelab._session import recordings
-    fresh = recordings.capture(nb, chapter, backend, versions.KUBERNETES,
-                               recordings.recorded_on(backend))
-    recordings.save(chapter, fresh, RECORDINGS)
+    fresh = recording_capture.capture(nb, chapter, backend, versions.KUBERNETES,
+                                      recording_capture.recorded_on(backend))
+    recording_capture.save(chapter, fresh, RECORDINGS)
     committed = {what: rec for what, rec in recordings.load(chapter).items()
                  if rec["backend"] == backend}
     assert set(committed) == set(fresh), (

@@ -1,10 +1,13 @@
-"""Shared fixtures. Tests marked `cluster` use the lab that `kubelab up` started (.ci/run
-starts the sandbox); the others need no cluster."""
+"""Shared fixtures. Tests that take `cluster` use the session's lab: the one `kubelab up`
+started if it answers (.ci/run starts the sandbox), else a sandbox started for this run
+when KUBELAB_TEST_BACKENDS names `sandbox`, else they skip and say why. The real-backend
+modules start their own labs through `start_lab` (tests/labs.py); the others need none."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import labs
 import pytest
 
 # Exercises in notebooks apply their folded solution after checking that the unsolved
@@ -26,9 +29,23 @@ def isolated_home(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def cluster():
-    from kubelab._cluster.cluster import current
-    c = current(required=False)
-    if c is None or not c.reachable()[0]:
-        pytest.fail("no lab cluster answers: run `kubelab up --backend sandbox` first "
-                    "(.ci/run does)")
-    return c
+    """The session's lab (tests/labs.py's SessionLab); skips with the reason without one."""
+    return labs.SESSION.cluster()
+
+
+@pytest.fixture(scope="session")
+def start_lab(tmp_path_factory):
+    """labs.start_lab with a private KUBELAB_HOME under pytest's temporary directory:
+    `with start_lab("kind", 3, require_env=..., why_not_here=..., machine_state=...) as up:`
+    """
+    def start(backend, nodes=None, *, home=None, **kw):
+        home = home or tmp_path_factory.mktemp(f"{backend}-home")
+        return labs.start_lab(backend, nodes, home=home, **kw)
+    return start
+
+
+@pytest.fixture
+def sandbox_may_start():
+    """For a test that starts a sandbox of its own: skip unless this run asks for one
+    (KUBELAB_TEST_BACKENDS names `sandbox`) and it can start without a build."""
+    labs.decide("sandbox", None, labs.why_no_sandbox, "sandbox")

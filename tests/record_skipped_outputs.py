@@ -1,5 +1,5 @@
 """Copy the recordings CI made of the cells the sandbox skips (.ci-state/recordings/, written
-by tests/test_local_node.py and tests/test_minikube.py) into kubelab/recordings/, where the
+by tests/test_local_node.py and tests/test_minikube.py) into kubelab/_session/recordings/, where the
 sandbox shows them. Run the chapters on those backends first, for example:
 
     python -m pytest tests/test_local_node.py tests/test_minikube.py -k chapter_runs
@@ -10,6 +10,8 @@ longer exists loses its recording."""
 from __future__ import annotations
 
 from pathlib import Path
+
+import recording_capture
 
 from kubelab._session import recordings
 
@@ -25,7 +27,7 @@ def main() -> None:
             continue
         kept = {what: rec for what, rec in recordings.load(path.stem).items()
                 if rec["backend"] not in backends}
-        out = recordings.write(path.stem, {**kept, **fresh})
+        out = recording_capture.write(path.stem, {**kept, **fresh})
         print(f"{out.relative_to(ROOT)}: {len(fresh)} cells from {', '.join(sorted(backends))}")
 
 

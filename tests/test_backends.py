@@ -265,3 +265,136 @@ def test_kind_output_is_passed_through_as_it_comes_and_failures_name_the_fix(mon
     assert "exit 1" in e.value.problem and "kubelab build --kind" in e.value.fix
     with pytest.raises(KubelabError, match="did not finish in 1 s"):
         kind._run(["sleep", "5"], "kind create cluster", lambda m: None, timeout=1)
+
+
+# ---------------------------------------------------------------- the Backend hooks
+
+@pytest.mark.parametrize("name, made", [("kind", 3), ("minikube", 2), ("sandbox", 2),
+                                        ("local", 1), ("k3s", None)])
+def test_up_gives_each_backend_its_own_node_count(isolated_home, monkeypatch, name, made):
+    """`kubelab up --backend kind` and `open_lab(backend="kind")` both make 3 nodes: the
+    count not asked for is the backend's `default_nodes`, decided in one place."""
+    seen = []
+    monkeypatch.setattr(backends.BACKENDS[name], "up", lambda options: seen.append(options))
+    backends.up(name, log=lambda m: None)
+    backends.up(name, log=lambda m: None, nodes=1)
+    assert [o.nodes for o in seen] == [made, 1]
+    assert backends.BACKENDS[name].default_nodes == made
+
+
+def test_docker_node_backends_share_a_toolkit_not_each_other():
+    """kind and minikube use docker_nodes and the add-ons; neither imports the other, nor
+    local, nor the sandbox (and the shared parts import no backend)."""
+    import ast
+    from pathlib import Path
+    root = Path(backends.__file__).parent
+    for part in ("kind", "minikube", "docker_nodes", "addons"):
+        for path in (root / part).rglob("*.py"):
+            names = set()
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+                elif isinstance(node, ast.Import):
+                    names |= {a.name for a in node.names}
+            others = {"kind", "minikube", "local", "sandbox", "k3s", "existing"} - {part}
+            bad = [n for n in names for o in others if n == f"kubelab._backends.{o}"
+                   or n.startswith(f"kubelab._backends.{o}.")]
+            assert not bad, f"{path.relative_to(root)} imports {bad}"
+
+
+def test_tool_argv_runs_a_backends_own_cli_with_its_environment(isolated_home, monkeypatch):
+    monkeypatch.setattr(minikube, "minikube_binary", lambda: "/opt/minikube/minikube")
+    monkeypatch.setattr(minikube, "profiles", lambda: ["kubelab"])
+    monkeypatch.setattr(engine, "docker_env", lambda: {"DOCKER_HOST": "unix:///x.sock"})
+    cluster = backends.Cluster(backend="minikube", kubeconfig="k", context="kubelab",
+                               created_by_kubelab=True)
+    mk = backends.BACKENDS["minikube"]
+    argv, env = mk.tool_argv(["minikube", "ip", "-p", "kubelab"], cluster)
+    assert argv == ["/opt/minikube/minikube", "ip", "-p", "kubelab"]
+    assert env["MINIKUBE_HOME"] == str(isolated_home / "minikube")
+    with pytest.raises(KubelabError, match="every profile"):
+        mk.tool_argv(["minikube", "delete", "--all"], cluster)
+    # docker talks to kubelab's engine on every backend; anything else runs as it is
+    workshop = backends.for_cluster(backends.Cluster(backend="workshop", kubeconfig="k",
+                                                     created_by_kubelab=False,
+                                                     context="c"))
+    assert workshop.tool_argv(["k3s", "kubectl"], cluster) == (["k3s", "kubectl"], None)
+    argv, env = backends.BACKENDS["kind"].tool_argv(["docker", "ps"], cluster)
+    assert argv == ["docker", "ps"] and env["DOCKER_HOST"] == "unix:///x.sock"
+
+
+def test_node_power_is_a_hook_with_a_safe_default():
+    assert backends.BACKENDS["minikube"].node_command("kubelab-m02", start=False) == (
+        "minikube node stop kubelab-m02 -p kubelab", "minikube")
+    command, needs = backends.BACKENDS["local"].node_command("kubelab-node-2", start=True)
+    assert command.startswith("systemctl start kubelet") and needs == "node-join"
+    with pytest.raises(KubelabError) as e:
+        backends.BACKENDS["sandbox"].node_stop(None, "kubelab-node-1", print)
+    assert "cannot stop a node" in e.value.problem
+    assert "minikube" in e.value.fix and "local" in e.value.fix
+
+
+def test_down_without_a_lab_asks_every_backend_to_clean_an_interrupted_up(
+        isolated_home, monkeypatch):
+    from kubelab._backends import local
+    said, removed = [], []
+    monkeypatch.setattr(local, "node_state", lambda: {"pids": {"kubelet": 1}})
+    monkeypatch.setattr(local, "down", lambda cluster: removed.append(cluster))
+    backends.down(log=said.append)
+    assert removed == [None] and said == ["removed what an interrupted local node had left"]
+    monkeypatch.setattr(local, "node_state", lambda: {})
+    said.clear()
+    backends.down(log=said.append)
+    assert said == ["no lab cluster is recorded; nothing to stop"]
+
+
+def test_port_free_is_one_function_in_the_system_layer():
+    import socket
+
+    from kubelab._system.net import port_free
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert not port_free(port)
+    assert sandbox.port_free is port_free and kind.port_free is port_free
+
+
+def test_wait_nodes_watches_until_enough_are_ready(monkeypatch):
+    """The one wait for nodes: a list, then a watch of the Node objects (no sleep loop),
+    logging each change of the count."""
+    from types import SimpleNamespace
+
+    from kubernetes import client, watch
+
+    from kubelab._cluster import readiness
+
+    def node(name, ready):
+        return {"metadata": {"name": name}, "status": {"conditions": [
+            {"type": "Ready", "status": "True" if ready else "False"}]}}
+
+    class Core:
+        def __init__(self, api):
+            self.api_client = SimpleNamespace(sanitize_for_serialization=lambda o: o.raw)
+
+        def list_node(self, **kw):
+            return SimpleNamespace(items=[SimpleNamespace(metadata=SimpleNamespace(
+                name="a"), raw=node("a", True))], metadata=SimpleNamespace(
+                resource_version="7"))
+
+    class Watch:
+        def stream(self, func, **kw):
+            assert kw["resource_version"] == "7"
+            yield {"type": "ADDED", "raw_object": node("b", False)}
+            yield {"type": "MODIFIED", "raw_object": node("b", True)}
+            raise AssertionError("read past the event that made the count")
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(client, "CoreV1Api", Core)
+    monkeypatch.setattr(watch, "Watch", Watch)
+    cluster = SimpleNamespace(api_client=lambda: None)
+    lines = []
+    assert readiness.wait_nodes(cluster, 2, lines.append, seconds=5) == ["a", "b"]
+    assert lines == ["nodes Ready: 1 of 2", "nodes Ready: 2 of 2"]

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import browser as learner
 import pytest
-from test_notebooks import report as notebook_report
+import recording_capture
+from notebook_runs import report as notebook_report
 
 from kubelab._backends import BACKENDS
-from kubelab._session import recordings
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / ".ci-state" / "browser-report.txt"
@@ -57,7 +57,7 @@ def draws(page: dict, *what: str) -> int:
     return sum(1 for c in page["nb"]["cells"] if c["cell_type"] == "code"
                and any(w in "".join(c["source"]) for w in what)
                and all(f in page["features"]
-                       for f, _ in recordings.skip_calls("".join(c["source"]))))
+                       for f, _ in recording_capture.skip_calls("".join(c["source"]))))
 
 
 def test_no_error_in_the_page(page):

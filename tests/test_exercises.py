@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kubelab._base.i18n.catalog import _python_source
+from i18n_tool import catalog
 from kubelab._session import clients, facts, solutions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ def exercise_calls(path: Path) -> list[tuple[ast.Call, str]]:
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "code":
             continue
-        python = _python_source(cell.source)
+        python = catalog._python_source(cell.source)
         if python is None:
             continue
         for node in ast.walk(ast.parse(python)):

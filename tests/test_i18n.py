@@ -2,7 +2,7 @@
 
 Fails when: an English markdown cell, a string a chapter hands to kubelab, or a kubelab
 message has no current translation (missing, empty or fuzzy); a committed Korean notebook
-differs from what `python -m kubelab._base.i18n generate` writes now; a Korean code cell differs
+differs from what `python tools/i18n.py generate` writes now; a Korean code cell differs
 from the English one (apart from `lang = "ko"` in the parameters cell); a compiled .mo
 file is older than its .po. No cluster needed."""
 from __future__ import annotations
@@ -20,12 +20,14 @@ import pytest
 
 from kubelab._base import i18n
 from kubelab._base.errors import CheckFailed
-from kubelab._base.i18n import catalog
 from kubelab._session import features
 from kubelab.cli import jupyter_locale as jupyter
 from kubelab.lab import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+from i18n_tool import catalog  # noqa: E402
 ENGLISH = sorted((ROOT / "notebooks").glob("*.ipynb"))
 KOREAN = ROOT / "notebooks" / "ko"
 DOMAINS = catalog.domains()
@@ -46,10 +48,10 @@ def english_afterwards():
 @pytest.mark.parametrize("domain", sorted(DOMAINS))
 def test_every_string_has_a_current_translation(domain):
     path = catalog.po_path(domain, "ko")
-    assert path.exists(), f"no catalogue {path.name}: run `python -m kubelab._base.i18n update`"
+    assert path.exists(), f"no catalogue {path.name}: run `python tools/i18n.py update`"
     found = catalog.problems(polib.pofile(str(path)), DOMAINS[domain])
-    assert not found, ("out of step; run `python -m kubelab._base.i18n update`, translate, then "
-                       "`python -m kubelab._base.i18n generate`:\n" + "\n".join(found))
+    assert not found, ("out of step; run `python tools/i18n.py update`, translate, then "
+                       "`python tools/i18n.py generate`:\n" + "\n".join(found))
 
 
 @pytest.mark.parametrize("domain", sorted(DOMAINS))
@@ -65,16 +67,35 @@ def test_catalogue_holds_nothing_stale(domain):
 def test_compiled_catalogue_is_current(domain):
     po = polib.pofile(str(catalog.po_path(domain, "ko")))
     mo = catalog.po_path(domain, "ko").with_suffix(".mo")
-    assert mo.exists(), "run `python -m kubelab._base.i18n generate`"
+    assert mo.exists(), "run `python tools/i18n.py generate`"
     fresh = gettext.GNUTranslations(io.BytesIO(catalog.mo_bytes(po)))._catalog
     committed = gettext.GNUTranslations(io.BytesIO(mo.read_bytes()))._catalog
-    assert committed == fresh, "run `python -m kubelab._base.i18n generate`"
+    assert committed == fresh, "run `python tools/i18n.py generate`"
 
 
 def test_catalogues_ship_with_the_package():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     globs = data["tool"]["setuptools"]["package-data"]["kubelab"]
-    assert "locale/*/LC_MESSAGES/*.po" in globs and "locale/*/LC_MESSAGES/*.mo" in globs
+    assert "_base/locale/*/LC_MESSAGES/*.po" in globs
+    assert "_base/locale/*/LC_MESSAGES/*.mo" in globs
+    assert i18n.LOCALE_DIR == ROOT / "kubelab" / "_base" / "locale"
+
+
+def test_the_catalogue_tool_is_not_in_the_package():
+    """tools/i18n.py reads the checkout (notebooks/, kubelab's source): not for a wheel."""
+    assert not (ROOT / "kubelab" / "_base" / "i18n" / "catalog.py").exists()
+    assert not (ROOT / "kubelab" / "_base" / "i18n" / "__main__.py").exists()
+    assert catalog.ROOT == ROOT
+
+
+def test_an_unknown_language_is_a_plain_error_here_and_a_fix_in_a_notebook():
+    with pytest.raises(i18n.UnknownLanguage, match="unknown language 'fr'"):
+        i18n.set_language("fr")
+    from kubelab._base.errors import KubelabError
+    from kubelab.lab import open_lab
+    with pytest.raises(KubelabError, match="unknown language 'fr'") as raised:
+        open_lab("00-start-here", lang="fr")      # refused before any cluster is asked
+    assert "lang parameter" in raised.value.fix
 
 
 # ------------------------------------------------------------------ the Korean notebooks
@@ -86,7 +107,7 @@ def test_every_chapter_has_a_korean_edition():
 def test_korean_notebook_is_what_the_generator_writes(english):
     committed = (KOREAN / english.name).read_text(encoding="utf-8")
     assert committed == catalog.translated_notebook(english, "ko"), \
-        "run `python -m kubelab._base.i18n generate`"
+        "run `python tools/i18n.py generate`"
 
 
 @pytest.mark.parametrize("english", ENGLISH, ids=lambda p: p.stem)

@@ -5,8 +5,9 @@ path (through its EXTERNAL-IP and through kind's port mapping on 127.0.0.1:8080)
 kubelet restarts a killed container, and every chapter runs on it once. Last, `down`
 must leave no container, route or firewall rule behind.
 
-It needs Linux, root and a Docker engine (.ci/run starts kubelab's own); elsewhere the
-module is skipped and says why, unless KUBELAB_REQUIRE_KIND=1 (CI), where it fails.
+It runs when KUBELAB_TEST_BACKENDS names kind (or KUBELAB_REQUIRE_KIND=1), and needs Linux,
+root and a Docker engine (.ci/run starts kubelab's own); elsewhere the module is skipped and
+says why, unless KUBELAB_REQUIRE_KIND=1 (CI), where it fails (tests/labs.py's start_lab).
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import cluster_checks as checks
 import pytest
-from test_notebooks import checks_passed, execute
-from test_notebooks import report as notebook_report
+from notebook_runs import checks_passed, execute
+from notebook_runs import report as notebook_report
 
 from kubelab import _backends as backends
 from kubelab._backends import kind
@@ -31,10 +32,12 @@ from kubelab._system.engine import answers
 from kubelab.cli.bench import pod_start_latencies, rollouts_under_traffic
 
 ROOT = Path(__file__).resolve().parent.parent
-# Every chapter runs on minikube (tests/test_minikube.py), which has the same kind of
-# nodes, pod routes and add-ons; kind runs the ones whose text or cells speak of kind
-# (its port mapping, its node names), to keep CI within its time on a fresh machine.
-KIND_CHAPTERS = ("00-start-here", "05a-pods-replicasets", "06-services", "07-ingress")
+# Every chapter runs on the local node (tests/test_local_node.py); kind runs the ones that
+# need several real nodes to show what they teach: pods spread over nodes (05a), a
+# Service's endpoints on several nodes and a LoadBalancer (06), an Ingress controller in
+# front of pods on several nodes (07). 00 on kind checked nothing the local node's run of
+# it does not.
+KIND_CHAPTERS = ("05a-pods-replicasets", "06-services", "07-ingress")
 NOTEBOOKS = [ROOT / "notebooks" / f"{c}.ipynb" for c in KIND_CHAPTERS]
 REPORT = ROOT / ".ci-state" / "kind-report.txt"
 NODES = 3
@@ -66,26 +69,15 @@ def machine_state() -> dict:
 
 
 @pytest.fixture(scope="module")
-def kl(tmp_path_factory):
-    why = why_not_here()
-    if why:
-        if os.environ.get("KUBELAB_REQUIRE_KIND") == "1":
-            pytest.fail(f"kind is required here (KUBELAB_REQUIRE_KIND=1): {why}")
-        pytest.skip(f"no kind cluster here: {why}")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KUBELAB_HOME", str(tmp_path_factory.mktemp("kind-home")))
-    before = machine_state()
-    start = time.monotonic()
-    cluster = backends.up("kind", nodes=NODES, log=print)
-    seconds = time.monotonic() - start
-    report(f"kind: up in {seconds:.1f} s ({NODES} nodes, image {cluster.details['image']}), "
-           f"{checks.record_up('kind', cluster, seconds)}")
-    import kubelab
-    lab = kubelab.open_lab("kind-tests")
-    yield {"cluster": cluster, "lab": lab, "before": before}
-    if backends.current(required=False) is not None:       # a test failed before `down`
-        backends.down(log=print)
-    mp.undo()
+def kl(start_lab):
+    with start_lab("kind", NODES, require_env="KUBELAB_REQUIRE_KIND",
+                   why_not_here=why_not_here, machine_state=machine_state) as up:
+        cluster, seconds = up.cluster, up.seconds
+        report(f"kind: up in {seconds:.1f} s ({NODES} nodes, image "
+               f"{cluster.details['image']}), {checks.record_up('kind', cluster, seconds)}")
+        import kubelab
+        lab = kubelab.open_lab("kind-tests")
+        yield {"cluster": cluster, "lab": lab, "before": up.before}
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ killed container, and every chapter runs on it. Last, `down` must leave the mach
 it found it (interfaces, mounts, firewall rules, network namespaces, sysctls).
 
 The node gets a KUBELAB_HOME of its own, beside whatever lab is already up (CI's sandbox).
-It needs Linux and root; elsewhere the module is skipped and says why.
+It runs when KUBELAB_TEST_BACKENDS names local, and needs Linux and root; elsewhere the
+module is skipped and says why (tests/labs.py's start_lab).
 """
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from pathlib import Path
 import browser as learner
 import cluster_checks as checks
 import pytest
-from test_notebooks import checks_passed, execute
-from test_notebooks import report as notebook_report
+from labs import why_no_local_node
+from notebook_runs import checks_passed, execute
+from notebook_runs import report as notebook_report
 
 from kubelab import _backends as backends
 from kubelab._backends.local import host
 from kubelab._base import versions
-from kubelab._base.errors import KubelabError
 from kubelab._build import binaries
 from kubelab._session.traffic import http_get
 from kubelab._system import procs
@@ -41,32 +42,16 @@ def report(line: str) -> None:
     notebook_report(line, REPORT)
 
 
-def why_not_here() -> str | None:
-    try:
-        host.preflight()
-    except KubelabError as e:
-        return e.problem
-    return None
-
-
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    why = why_not_here()
-    if why:
-        pytest.skip(f"no local node here: {why}")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KUBELAB_HOME", str(tmp_path_factory.mktemp("local-node-home")))
-    before = host.snapshot()
-    start = time.monotonic()
-    cluster = backends.up("local", log=print)
-    seconds = time.monotonic() - start
-    report(f"local node: up in {seconds:.1f} s, {checks.record_up('local', cluster, seconds)}")
-    import kubelab
-    lab = kubelab.open_lab("node-tests")
-    yield {"cluster": cluster, "lab": lab, "before": before}
-    if backends.current(required=False) is not None:       # a test failed before `down`
-        backends.down(log=print)
-    mp.undo()
+def node(start_lab):
+    with start_lab("local", require_env=None, why_not_here=why_no_local_node,
+                   machine_state=host.snapshot, what="local node") as up:
+        cluster, seconds = up.cluster, up.seconds
+        report(f"local node: up in {seconds:.1f} s, "
+               f"{checks.record_up('local', cluster, seconds)}")
+        import kubelab
+        lab = kubelab.open_lab("node-tests")
+        yield {"cluster": cluster, "lab": lab, "before": up.before}
 
 
 @pytest.fixture(scope="module")

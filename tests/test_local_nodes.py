@@ -7,7 +7,8 @@ NotReady and back, chapter 02 runs with no cell skipped; last, `down` leaves the
 as it found it.
 
 A separate module from test_local_node.py (one node, every chapter), because three nodes
-cost a minute more to start and 02 is the chapter that needs them. Linux and root only.
+cost a minute more to start and 02 is the chapter that needs them. Linux and root only,
+and only when KUBELAB_TEST_BACKENDS names local (tests/labs.py's start_lab).
 """
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ from pathlib import Path
 
 import cluster_checks as checks
 import pytest
-from test_local_node import why_not_here
-from test_notebooks import checks_passed, execute, skipped_cells
-from test_notebooks import report as notebook_report
+import recording_capture
+from labs import why_no_local_node
+from notebook_runs import checks_passed, execute, skipped_cells
+from notebook_runs import report as notebook_report
 
 from kubelab import _backends as backends
 from kubelab._backends.local import host, join, workers
 from kubelab._base import versions
-from kubelab._session import features, recordings
+from kubelab._session import features
 from kubelab._session.traffic import http_get
 from kubelab._system import procs
 from kubelab.lab import node_ready
@@ -44,24 +46,15 @@ def report(line: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
-    why = why_not_here()
-    if why:
-        pytest.skip(f"no local nodes here: {why}")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KUBELAB_HOME", str(tmp_path_factory.mktemp("local-nodes-home")))
-    before = host.snapshot()
-    start = time.monotonic()
-    cluster = backends.up("local", nodes=3, log=print)
-    seconds = time.monotonic() - start
-    report(f"local backend, 3 nodes: up in {seconds:.1f} s, "
-           f"{checks.record_up('local-3', cluster, seconds)}")
-    import kubelab
-    lab = kubelab.open_lab("nodes-tests")
-    yield {"cluster": cluster, "lab": lab, "before": before}
-    if backends.current(required=False) is not None:       # a test failed before `down`
-        backends.down(log=print)
-    mp.undo()
+def nodes(start_lab):
+    with start_lab("local", 3, require_env=None, why_not_here=why_no_local_node,
+                   machine_state=host.snapshot, what="local nodes") as up:
+        cluster, seconds = up.cluster, up.seconds
+        report(f"local backend, 3 nodes: up in {seconds:.1f} s, "
+               f"{checks.record_up('local-3', cluster, seconds)}")
+        import kubelab
+        lab = kubelab.open_lab("nodes-tests")
+        yield {"cluster": cluster, "lab": lab, "before": up.before}
 
 
 SPREAD = f"""\
@@ -221,8 +214,8 @@ def test_chapter_02_runs_every_cell(nodes, tmp_path):
     report(f"02-k3s on the local backend with 3 nodes: {figures}")
     assert skipped_cells(nb) == 0
     assert checks_passed(nb) > 0
-    # what the sandbox shows under its skipped join cells (kubelab/recordings.RECORDED_ON)
-    checks.record_skipped_cells(nb, "02-k3s", recordings.RECORDED_ON["node-join"])
+    # what the sandbox shows under its skipped join cells (tests/recording_capture.RECORDED_ON)
+    checks.record_skipped_cells(nb, "02-k3s", recording_capture.RECORDED_ON["node-join"])
 
 
 def test_down_leaves_the_machine_as_it_was(nodes):

@@ -1,58 +1,24 @@
 """Every chapter executed end-to-end by papermill against the lab. nbval (the README's
-`pytest` collects notebooks/ after tests/) runs each a second time on the same lab, so a
-chapter must clean up after itself and survive a rerun; two papermill passes and a third
-by nbval ran every chapter three times for what two runs prove.
+`pytest` collects notebooks/ after tests/) runs the chapters holding cells tagged
+`nbval-check-output` a second time on the same lab (see the root conftest.py), so a chapter
+must clean up after itself and survive a rerun.
 The Korean edition (notebooks/ko) runs once per chapter, and must print Korean check lines."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
-import nbformat
-import papermill
 import pytest
-
-from kubelab._session import recordings
+import recording_capture
+from notebook_runs import (RECORDED, check_lines, checks_passed, execute, report,
+                           skipped_cells, text_of)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 KOREAN = sorted((ROOT / "notebooks" / "ko").glob("*.ipynb"))
 HANGUL = re.compile(r"[가-힣]")
-REPORT = ROOT / ".ci-state" / "notebook-report.txt"
 
 pytestmark = pytest.mark.cluster
-
-
-def report(line: str, path: Path = REPORT) -> None:
-    """Print a chapter's figures and keep them for the CI summary."""
-    print(line)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as f:
-        f.write(line + "\n")
-
-
-def execute(notebook: Path, out: Path, parameters: dict) -> tuple[object, str]:
-    """Run a chapter with papermill; return the executed notebook and a line of figures:
-    code cells, skipped cells, checks passed, seconds."""
-    start = time.monotonic()
-    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
-                               parameters=parameters, cwd=str(notebook.parent),
-                               progress_bar=False)
-    nb = nbformat.read(out, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    return nb, (f"{len(code)} code cells, {skipped_cells(nb)} skipped, "
-                f"{checks_passed(nb)} checks passed, {time.monotonic() - start:.1f} s")
-
-
-def skipped_cells(nb) -> int:
-    return sum(1 for c in nb.cells if c.cell_type == "code"
-               for o in c.get("outputs", []) if "⏭ skipped" in o.get("text", ""))
-
-
-def checks_passed(nb) -> int:
-    """Check lines this run printed (a recording shown under a skipped cell is indented)."""
-    return len(check_lines(nb))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -69,20 +35,8 @@ def test_notebook_runs(notebook, tmp_path, cluster):
         # and each cell `skip_unless` skips shows what that cell printed on a real cluster
         # (a backend's own CLI through lab.tool, minikube's or k3s's, shows its command)
         bare = [c.id for c in code if "⏭ skipped" in text_of(c) and RECORDED not in text_of(c)
-                and any(f in recordings.RECORDED_ON for f, _ in recordings.skip_calls(c.source))]
+                and any(f in recording_capture.RECORDED_ON for f, _ in recording_capture.skip_calls(c.source))]
         assert not bare, f"{notebook.stem}: skipped cells without a recording: {bare}"
-
-
-RECORDED = "▶ recorded on the"
-
-
-def text_of(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []))
-
-
-def check_lines(nb) -> list[str]:
-    return [line for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-            for line in o.get("text", "").splitlines() if line.startswith("✓ ")]
 
 
 @pytest.mark.parametrize("notebook", KOREAN, ids=lambda p: f"ko/{p.stem}")

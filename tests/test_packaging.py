@@ -150,6 +150,7 @@ def test_shell_scripts_pass_shellcheck():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.usefixtures("sandbox_may_start")   # it starts one: only where a run asks
 def test_binder_start_brings_the_sandbox_up_and_hands_over(isolated_home):
     """What Binder does at launch, run here: start the sandbox, then exec the command."""
     env = {**os.environ, "KUBELAB_START_LOG": str(isolated_home.parent / "start.log")}

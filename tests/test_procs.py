@@ -62,7 +62,11 @@ def test_stop_spares_a_reused_pid_and_ends_the_recorded_process(sleeper):
     assert other.wait(timeout=5) == -15                  # SIGTERM, the polite way first
 
 
-def test_sandbox_delete_ends_only_processes_of_its_own_directory(sleeper, isolated_home):
+def test_sandbox_delete_ends_only_processes_of_its_own_directory(sleeper, isolated_home,
+                                                                monkeypatch):
+    # kwokctl does not know these sleepers: delete waits for them, then kills; not 10 s here
+    wait_gone = procs.wait_gone
+    monkeypatch.setattr(procs, "wait_gone", lambda ps, seconds: wait_gone(ps, min(seconds, 1)))
     pid_dir = sandbox.workdir() / "clusters" / sandbox.NAME / "pids"
     pid_dir.mkdir(parents=True)
     ours = sleeper(str(sandbox.workdir() / "clusters" / sandbox.NAME / "etcd"))

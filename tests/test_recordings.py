@@ -1,5 +1,5 @@
 """Every cell the sandbox skips shows what it printed on a real cluster, labelled as a
-recording (kubelab/recordings.py). Here, without a cluster: each such cell has a recording,
+recording (kubelab/_session/recordings.py; made by tests/recording_capture.py). Here, without a cluster: each such cell has a recording,
 made from the cell's current source and the pinned Kubernetes, and the label says where
 and when. tests/test_local_node.py and tests/test_minikube.py make fresh ones in CI and
 compare them with these."""
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import recording_capture as capture
 
 from kubelab._backends import BACKENDS
 from kubelab._base import versions
@@ -18,22 +19,22 @@ from kubelab._session import recordings
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-RECORDED_ON = recordings.RECORDED_ON
+RECORDED_ON = capture.RECORDED_ON
 
 
 def skipped_on_the_sandbox() -> list[tuple[str, str, str, str]]:
     """(chapter, feature, what, cell source) of every cell the sandbox skips, and of every
     backend command (`lab.tool`) it skips."""
     sandbox = set(BACKENDS["sandbox"].features)
-    lacking = recordings.sandbox_lacks()
+    lacking = capture.sandbox_lacks()
     out = []
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":
                 out += [(path.stem, f, w, cell.source) for f, w in
-                        recordings.skip_calls(cell.source) if f not in sandbox]
+                        capture.skip_calls(cell.source) if f not in sandbox]
                 out += [(path.stem, f, w, cell.source) for f, w in
-                        recordings.tool_calls(cell.source, path.stem, lacking)]
+                        capture.tool_calls(cell.source, path.stem, lacking)]
     return out
 
 
@@ -62,7 +63,7 @@ def test_every_skipped_cell_has_a_fresh_recording(chapter, feature, what, source
     assert rec, (f"{chapter}: no recording for “{what}”: run the chapter on the "
                  f"{RECORDED_ON[feature]} backend (tests/record_skipped_outputs.py)")
     assert rec["backend"] == RECORDED_ON[feature]
-    assert rec["source"] == recordings.source_digest(source), (
+    assert rec["source"] == capture.source_digest(source), (
         f"{chapter}: the cell “{what}” changed since it was recorded on {rec['date']}: "
         "record it again (tests/record_skipped_outputs.py)")
     assert rec["kubernetes"] == versions.KUBERNETES, "recorded on another Kubernetes"
@@ -92,10 +93,10 @@ def test_capture_keeps_what_ran_and_leaves_out_what_was_skipped():
     other = nbformat.v4.new_code_cell('if lab.skip_unless("minikube", "a node"):\n  pass')
     other.outputs = [nbformat.v4.new_output("stream", name="stdout", text="node m02\n")]
     nb = nbformat.v4.new_notebook(cells=[cell, skipped, other])
-    got = recordings.capture(nb, "00-start-here", "local", "v1.36.3", {"containers"})
+    got = capture.capture(nb, "00-start-here", "local", "v1.36.3", {"containers"})
     assert set(got) == {"`kubectl logs`"}
     assert got["`kubectl logs`"]["text"] == "hello"
-    assert got["`kubectl logs`"]["source"] == recordings.source_digest(cell.source)
+    assert got["`kubectl logs`"]["source"] == capture.source_digest(cell.source)
 
 
 def test_capture_gives_each_skipped_command_what_followed_it():
@@ -108,7 +109,7 @@ def test_capture_gives_each_skipped_command_what_followed_it():
         "$ minikube ip -p kubelab\n192.168.49.2\n"
         "$ minikube service web -n lab-01-minikube --url\nhttp://192.168.49.2:31000\n"
         "✓ it answers\n$ minikube addons list\n| headlamp | disabled |\n"))]
-    got = recordings.capture(nbformat.v4.new_notebook(cells=[cell]), "01-minikube",
+    got = capture.capture(nbformat.v4.new_notebook(cells=[cell]), "01-minikube",
                              "minikube", "v1.36.3", {"minikube"})
     assert {w: r["text"] for w, r in got.items()} == {
         "`minikube ip -p kubelab`": "192.168.49.2",

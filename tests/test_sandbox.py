@@ -93,6 +93,7 @@ def test_deployment_scales_to_three_ready_pods_and_a_rollout_can_be_undone(clust
         lab.cleanup()
 
 
+@pytest.mark.usefixtures("sandbox_may_start")   # only where this run asks for sandboxes
 def test_up_then_down_leaves_no_process_and_no_port(isolated_home):
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "kubelab.cli", *args],

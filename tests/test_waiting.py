@@ -12,7 +12,7 @@ import pytest
 from kubelab._base.errors import KubelabError
 from kubelab._build import gobuild
 from kubelab._session import progress
-from kubelab._system import background
+from kubelab._system import run
 
 
 # Events as `kubectl get events -o json` shows them: the kubelet and the scheduler write
@@ -208,7 +208,7 @@ def test_a_command_output_is_shown_as_it_comes_not_at_the_end():
     said: list[tuple[float, str]] = []
     start = time.monotonic()
     script = ("import time; print('http://127.0.0.1:41234', flush=True); time.sleep(30)")
-    out, finished = background.stream([sys.executable, "-c", script], seconds=3,
+    out, finished = run.stream([sys.executable, "-c", script], seconds=3,
                                       printer=lambda t: said.append(
                                           (time.monotonic() - start, t)),
                                       progress=False)
@@ -218,7 +218,7 @@ def test_a_command_output_is_shown_as_it_comes_not_at_the_end():
 
 
 def test_a_command_that_ends_is_reported_as_ended():
-    out, finished = background.stream([sys.executable, "-c", "print('a'); print('b')"],
+    out, finished = run.stream([sys.executable, "-c", "print('a'); print('b')"],
                                       seconds=20, printer=lambda t: None, progress=False)
     assert finished and out.split() == ["a", "b"]
 
@@ -314,9 +314,9 @@ def test_wait_for_returns_when_the_watch_brings_the_state():
                         watches=[[{"type": "MODIFIED", "raw_object": ready}]])
     events = FakeResource("Event", [])
     got = watching.wait_for(FakeDynamic(pods, events), "Pod",
-                            lambda ps: all(progress._ready(p) for p in ps),
+                            lambda ps: all(progress.pod_ready(p) for p in ps),
                             namespace="lab-00-start-here", selector="app=web", timeout=10)
-    assert progress._ready(got[0])
+    assert progress.pod_ready(got[0])
 
 
 def test_wait_for_stops_at_once_on_an_image_that_cannot_be_pulled():

@@ -16,6 +16,7 @@ import yaml
 from kubelab import workshop
 from kubelab._backends import sandbox
 from kubelab._base import versions
+from kubelab._base.contract import LEARNER_SERVICE_ACCOUNT
 from kubelab._base.errors import KubelabError
 from kubelab._build import binaries
 
@@ -171,7 +172,7 @@ def test_learner_cannot_mint_a_service_account_token_secret(logins, cluster):
     token_secret = json.dumps({
         "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
         "metadata": {"name": "forever", "annotations": {
-            "kubernetes.io/service-account.name": workshop.SERVICE_ACCOUNT}}})
+            "kubernetes.io/service-account.name": LEARNER_SERVICE_ACCOUNT}}})
     for ns in (f"{NAME}-ann", f"{NAME}-ann-b"):
         proc = as_learner(a, "create", "-n", ns, "-f", "-", stdin=token_secret)
         ATTEMPTS["refused as expected" if proc.returncode else "WRONGLY ALLOWED"] += 1

@@ -1,6 +1,9 @@
 """One interface over the ways to get a cluster: `up(backend)`, `down()`, `choose()`.
 
-Every module in this package registers one Backend (base.py). Auto-selection tries the
+Every module in this package registers one Backend (base.py): a class whose hooks are
+all the chapters and the CLI ask of a backend, so nothing above this package names one.
+`up` gives a backend its own node count (`Backend.default_nodes`) unless asked for
+another: the one place that default is decided. Auto-selection tries the
 backends that have an `auto_rank`, in that order: kind, then minikube (both need a
 running Docker engine), then the sandbox (needs nothing but the binaries kubelab fetches
 or builds). k3s and existing clusters are used only when named: kubelab never touches a
@@ -17,18 +20,25 @@ from kubelab._backends.base import REGISTRY, Backend, Log, Options
 from kubelab._base.errors import KubelabError
 from kubelab._cluster.cluster import Cluster, current
 
+SHARED = {"base", "addons", "docker_nodes"}     # toolkits the backends share, not backends
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
+    if _module.name not in SHARED:
         importlib.import_module(f"{__name__}.{_module.name}")
-
-from kubelab._backends import kind, local, minikube, sandbox  # noqa: E402  (names tests and bench use)
 
 BACKENDS: dict[str, Backend] = dict(sorted(REGISTRY.items(),
                                            key=lambda kv: (kv[1].auto_rank or 99, kv[0])))
 AUTO_ORDER = tuple(name for name, b in BACKENDS.items() if b.auto_rank is not None)
 
 __all__ = ["BACKENDS", "AUTO_ORDER", "Backend", "Options", "choose", "up", "down",
-           "current", "kind", "local", "minikube", "sandbox"]
+           "check_nodes", "current", "for_cluster"]
+
+_PLAIN = Backend()      # the hooks' defaults, for a cluster no backend made (a workshop login)
+
+
+def for_cluster(cluster: Cluster) -> Backend:
+    """The backend that made `cluster`; for a workshop login, a backend with every hook's
+    default (tools run as they are, no node is stopped, nothing to tidy)."""
+    return BACKENDS.get(cluster.backend, _PLAIN)
 
 
 def choose(backend: str = "auto") -> tuple[str, str]:
@@ -50,6 +60,8 @@ def choose(backend: str = "auto") -> tuple[str, str]:
 
 def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
     name, why = choose(backend)
+    if options.get("nodes") is None:
+        options["nodes"] = BACKENDS[name].default_nodes
     check_nodes(name, options.get("nodes"))
     running = current(required=False)
     if running is not None:
@@ -84,9 +96,8 @@ def check_nodes(name: str, nodes: object) -> None:
 def down(log: Log = print) -> None:
     cluster = current(required=False)
     if cluster is None:
-        if local.node_state():      # an `up` that died before recording the lab
-            local.down(None)
-            log("removed what an interrupted local node had left")
+        # an `up` that died before recording the lab: each backend removes what it left
+        if [name for name, b in BACKENDS.items() if b.clean_interrupted(log)]:
             return
         log("no lab cluster is recorded; nothing to stop")
         return

@@ -2,7 +2,7 @@
 never deletes the cluster; `kubelab down` only forgets it."""
 from __future__ import annotations
 
-from kubelab._backends.base import Backend, register
+from kubelab._backends.base import Backend, Log, Options, register
 from kubelab._base.errors import KubelabError
 from kubelab._cluster.cluster import Cluster, require_context, user_kubeconfig
 
@@ -31,10 +31,20 @@ def available() -> tuple[bool, str]:
     return True, "any context you name with --context"
 
 
-register(Backend(
-    name="existing",
-    summary="any cluster you name: --context NAME [--kubeconfig F]; never deleted",
-    features=frozenset({"containers", "cluster-admin"}),
-    available=lambda: available(),
-    max_nodes=1, up=lambda o: up(context=o.context, kubeconfig=o.kubeconfig),
-    down=lambda cluster, log: down(cluster)))
+class Existing(Backend):
+    name = "existing"
+    summary = "any cluster you name: --context NAME [--kubeconfig F]; never deleted"
+    features = frozenset({"containers", "cluster-admin"})
+    max_nodes = 1
+
+    def available(self) -> tuple[bool, str]:
+        return available()
+
+    def up(self, options: Options) -> Cluster:
+        return up(context=options.context, kubeconfig=options.kubeconfig)
+
+    def down(self, cluster: Cluster, log: Log) -> None:
+        down(cluster)
+
+
+register(Existing())

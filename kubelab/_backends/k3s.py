@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from kubelab._backends.base import Backend, register
+from kubelab._backends.base import Backend, Log, Options, register
 from kubelab._base.errors import KubelabError
 from kubelab._cluster.cluster import Cluster
 from kubelab._system.paths import state_dir
@@ -42,9 +42,21 @@ def down(cluster: Cluster) -> None:
     Path(cluster.kubeconfig).unlink(missing_ok=True)   # K3s itself keeps running
 
 
-register(Backend(
-    name="k3s",
-    summary="an existing K3s install, through a private 0600 copy of its kubeconfig",
-    features=frozenset({"containers", "k3s", "cluster-admin"}),
-    available=lambda: available(), fix="install K3s to use it (optional)",
-    max_nodes=1, up=lambda o: up(), down=lambda cluster, log: down(cluster)))
+class K3s(Backend):
+    name = "k3s"
+    summary = "an existing K3s install, through a private 0600 copy of its kubeconfig"
+    features = frozenset({"containers", "k3s", "cluster-admin"})
+    fix = "install K3s to use it (optional)"
+    max_nodes = 1
+
+    def available(self) -> tuple[bool, str]:
+        return available()
+
+    def up(self, options: Options) -> Cluster:
+        return up()
+
+    def down(self, cluster: Cluster, log: Log) -> None:
+        down(cluster)
+
+
+register(K3s())

@@ -8,18 +8,18 @@ process runs inside them, so logs, exec and traffic through Services need anothe
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import psutil
 
-from kubelab._backends.base import Backend, register
+from kubelab._backends.base import Backend, Log, Options, register
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
 from kubelab._build import binaries
 from kubelab._cluster.cluster import Cluster
 from kubelab._system import procs
+from kubelab._system.net import port_free
 from kubelab._system.paths import lab_kubeconfig, state_dir
 
 NAME = "kubelab"
@@ -110,16 +110,6 @@ def extra_args_argv(args: tuple[str, ...]) -> list[str]:
     return [a for arg in firsts + rest for a in ("--extra-args", arg)]
 
 
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def node_manifest(index: int) -> dict:
     name = f"kubelab-node-{index}"
     return {
@@ -157,7 +147,7 @@ def add_nodes(cluster: Cluster, count: int) -> None:
                     timeout=70)
 
 
-def up(nodes: int = 2, port: int | None = None, log=print,  # noqa: ANN001
+def up(nodes: int, port: int | None = None, log=print,  # noqa: ANN001
        bind: str = "127.0.0.1", sans: tuple[str, ...] = (), extra: tuple[str, ...] = (),
        component_args: tuple[str, ...] = (), backend: str = "sandbox") -> Cluster:
     """The control plane; the local backend passes its node address, SANs and flags."""
@@ -256,10 +246,22 @@ def available() -> tuple[bool, str]:
     return True, "needs no Docker and no root"
 
 
-register(Backend(
-    name="sandbox", auto_rank=3,
-    summary="a real control plane run by kwokctl on 127.0.0.1; nodes simulated by kwok",
-    features=frozenset({"simulated-nodes", "cluster-admin"}),
-    available=lambda: available(),
-    up=lambda o: up(nodes=2 if o.nodes is None else o.nodes, port=o.port, log=o.log),
-    down=lambda cluster, log: down(cluster)))
+class Sandbox(Backend):
+    name = "sandbox"
+    auto_rank = 3
+    summary = "a real control plane run by kwokctl on 127.0.0.1; nodes simulated by kwok"
+    features = frozenset({"simulated-nodes", "cluster-admin"})
+    default_nodes = 2                 # two kwok nodes
+
+    def available(self) -> tuple[bool, str]:
+        return available()
+
+    def up(self, options: Options) -> Cluster:
+        nodes = self.default_nodes if options.nodes is None else options.nodes
+        return up(nodes=nodes, port=options.port, log=options.log)
+
+    def down(self, cluster: Cluster, log: Log) -> None:
+        down(cluster)
+
+
+register(Sandbox())

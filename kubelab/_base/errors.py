@@ -10,9 +10,13 @@ another catch a subclass:
 - `ClusterUnreachable`: the apiserver does not answer at all;
 - `WaitTimeout`: a wait ran out of time before its condition held;
 - `PredicateError`: a condition handed to a wait or a check raised instead of answering;
-- `CheckFailed`: a check about the cluster did not hold.
+- `CheckFailed`: a check about the cluster did not hold;
+- `ProgramMissing`, `CommandTimeout`, `CommandFailed`: a command kubelab runs
+  (kubelab._system.run) is not installed, ran out of time, or failed.
 """
 from __future__ import annotations
+
+from kubelab._base.i18n import tr
 
 
 class KubelabError(Exception):
@@ -24,7 +28,6 @@ class KubelabError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        from kubelab._base.i18n import tr
         return self.problem + (tr("\n  fix: {fix}", fix=self.fix) if self.fix else "")
 
 
@@ -75,6 +78,22 @@ class ExerciseUnfit(KubelabError):
     that no answer could fail."""
 
 
+class ProgramMissing(KubelabError):
+    """A program kubelab runs is not installed (not on PATH, or not at the path given)."""
+
+
+class CommandTimeout(KubelabError):
+    """A command kubelab runs did not end within its time limit (it was stopped)."""
+
+
+class CommandFailed(KubelabError):
+    """A command kubelab runs ended with a non-zero exit code; `returncode` holds it."""
+
+    def __init__(self, problem: str, fix: str = "", returncode: int | None = None) -> None:
+        super().__init__(problem, fix)
+        self.returncode = returncode
+
+
 def install_notebook_handler() -> None:
     """Show KubelabError in a notebook as its message and fix, without the traceback wall."""
     try:
@@ -86,7 +105,6 @@ def install_notebook_handler() -> None:
         return
 
     def _handler(shell, etype, value, tb, tb_offset=None):  # noqa: ANN001
-        from kubelab._base.i18n import tr
         icon = tr("✗ check failed") if isinstance(value, CheckFailed) else "✗ kubelab"
         print(f"{icon}: {value}")
         return None

@@ -152,7 +152,8 @@ def find_all(names: list[str] = SANDBOX_COMPONENTS, **kw: bool) -> dict[str, Pat
 
 # The local backend's node: built from source only (kubelab/gobuild.py), cached by version.
 NODE_GROUPS = {
-    "kubernetes-node": (versions.KUBERNETES, ("kubelet", "kube-proxy", "agnhost",
+    # keyed by the module graph too: kubelet and kube-proxy share the control plane's
+    "kubernetes-node": (f"{versions.KUBERNETES}-{gobuild.GRAPH}", ("kubelet", "kube-proxy", "agnhost",
                                               f"agnhost-{versions.AGNHOST_PREV}", "pause")),
     "containerd": (versions.CONTAINERD, ("containerd", "containerd-shim-runc-v2", "ctr")),
     "cni-plugins": (versions.CNI_PLUGINS, ("bridge", "loopback", "host-local", "portmap")),
@@ -166,14 +167,20 @@ NODE_GROUPS = {
 # --kind`; minikube's kicbase image carries the same).
 KIND_GROUPS = {
     "kind": (versions.KIND, ("kind",)),
-    "kubernetes-kind": (versions.KUBERNETES, ("kubeadm", "kubectl", "kube-apiserver",
-                                              "kube-controller-manager", "kube-scheduler")),
+    # kubeadm and kubectl; the control plane's images carry the sandbox's one program
+    "kubernetes-kind": (f"{versions.KUBERNETES}-{gobuild.GRAPH}", ("kubeadm", "kubectl")),
 }
 # minikube: its CLI, and the storage provisioner and etcd its kicbase image carries.
 MINIKUBE_GROUPS = {
     "minikube": (versions.MINIKUBE, ("minikube", "storage-provisioner")),
     "etcd-kubeadm": (versions.KUBEADM_ETCD, ("etcd",)),
 }
+
+
+def control_plane_program() -> Path:
+    """The multi-call control-plane program itself (built if missing), for images that
+    link it under each component's name."""
+    return find("kube-apiserver").parent / gobuild.CONTROL_PLANE_PROGRAM
 
 
 def node_group(group: str, *, build: bool = True) -> Path:

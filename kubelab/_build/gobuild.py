@@ -22,7 +22,8 @@ from kubelab._base import versions
 from kubelab._base.errors import KubelabError
 from kubelab._system.paths import publish_dir
 
-CONTROL_PLANE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+CONTROL_PLANE_KUBERNETES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+CONTROL_PLANE_COMMANDS = (*CONTROL_PLANE_KUBERNETES, "kwok")
 
 
 def go_binary() -> str:
@@ -180,10 +181,40 @@ CONTROL_PLANE_SOURCE = Path(__file__).with_name("gosrc") / "control-plane" / "ma
 CONTROL_PLANE_PROGRAM = "kubelab-control-plane"
 
 
+# Every program built from the pinned Kubernetes release, beside the control plane.
+KUBERNETES_PACKAGES = {
+    "kubelet": "k8s.io/kubernetes/cmd/kubelet",
+    "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
+    "kubeadm": "k8s.io/kubernetes/cmd/kubeadm",
+    "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+    "agnhost": "k8s.io/kubernetes/test/images/agnhost",
+}
+# Bump when the recipe of the one module graph changes: it is part of the cache keys.
+GRAPH = "one-graph-1"
+
+
 def control_plane_digest() -> str:
-    """Part of the cache key: a change to the dispatching main builds anew."""
+    """Part of the cache key: a change to the dispatching main or to the module graph's
+    recipe builds anew."""
     import hashlib
-    return hashlib.sha256(CONTROL_PLANE_SOURCE.read_bytes()).hexdigest()[:8]
+    return hashlib.sha256(CONTROL_PLANE_SOURCE.read_bytes() + GRAPH.encode()).hexdigest()[:8]
+
+
+def kubernetes_graph(work: Path, log) -> None:  # noqa: ANN001
+    """The one module graph of everything built from the pinned Kubernetes release: the
+    control plane (main.go, which imports kwok too) and the node's and kind's programs.
+    Each build writes the same go.mod, main.go and tools.go and tidies them, so every
+    build selects the same version of every dependency, and Go's build cache compiles a
+    shared package (client-go, apimachinery, the API types, ...) once for all of them;
+    with two graphs, kubelet's build compiled all of those again."""
+    kwok = versions.GO_MODULES["kwok"]
+    upstream = _module_gomod(versions.GO_MODULES["kubernetes"], versions.KUBERNETES, work, log)
+    gomod = kubernetes_wrapper_gomod(upstream).replace(
+        "module kubelab.local/kubernetes-build", "module kubelab.local/control-plane")
+    (work / "go.mod").write_text(gomod + f"\nrequire {kwok} {versions.KWOK}\n")
+    shutil.copyfile(CONTROL_PLANE_SOURCE, work / "main.go")
+    (work / "tools.go").write_text(_tools_go(sorted(KUBERNETES_PACKAGES.values())))
+    run_go(["mod", "tidy"], work, log)
 
 
 def build_control_plane(out: Path, log) -> None:  # noqa: ANN001
@@ -195,13 +226,7 @@ def build_control_plane(out: Path, log) -> None:  # noqa: ANN001
     kwok = versions.GO_MODULES["kwok"]
     with tempfile.TemporaryDirectory(prefix="kubelab-control-plane-") as tmp:
         work = Path(tmp)
-        upstream = _module_gomod(versions.GO_MODULES["kubernetes"], versions.KUBERNETES,
-                                 work, log)
-        gomod = kubernetes_wrapper_gomod(upstream).replace(
-            "module kubelab.local/kubernetes-build", "module kubelab.local/control-plane")
-        (work / "go.mod").write_text(gomod + f"\nrequire {kwok} {versions.KWOK}\n")
-        shutil.copyfile(CONTROL_PLANE_SOURCE, work / "main.go")
-        run_go(["mod", "tidy"], work, log)
+        kubernetes_graph(work, log)
         ldflags = (f"{kubernetes_ldflags()} -X {kwok}/pkg/consts.Version={versions.KWOK} "
                    f"-X {kwok}/pkg/consts.KubeVersion={versions.KUBERNETES}")
         program = out / CONTROL_PLANE_PROGRAM
@@ -238,12 +263,16 @@ def build_kwokctl(out: Path, log) -> None:  # noqa: ANN001
 
 def _build_kubernetes_programs(kubernetes: str, programs: dict[str, tuple[str, str]],
                                out: Path, log) -> None:  # noqa: ANN001
-    """programs: output name -> (package, ldflags), built from one Kubernetes release."""
+    """programs: output name -> (package, ldflags), built from one Kubernetes release (the
+    pinned one in the control plane's module graph, kubernetes_graph)."""
     with tempfile.TemporaryDirectory(prefix="kubelab-k8s-") as tmp:
         work = Path(tmp)
-        upstream = _module_gomod(versions.GO_MODULES["kubernetes"], kubernetes, work, log)
-        gomod = kubernetes_wrapper_gomod(upstream, kubernetes)
-        _prepare(work, gomod, sorted({pkg for pkg, _ in programs.values()}), log)
+        if kubernetes == versions.KUBERNETES:
+            kubernetes_graph(work, log)
+        else:
+            upstream = _module_gomod(versions.GO_MODULES["kubernetes"], kubernetes, work, log)
+            _prepare(work, kubernetes_wrapper_gomod(upstream, kubernetes),
+                     sorted({pkg for pkg, _ in programs.values()}), log)
         for name, (pkg, ldflags) in programs.items():
             run_go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name), pkg],
                    work, log)
@@ -251,10 +280,10 @@ def _build_kubernetes_programs(kubernetes: str, programs: dict[str, tuple[str, s
 
 def build_kubernetes_node(out: Path, log) -> None:  # noqa: ANN001
     """kubelet and kube-proxy of the pinned release, and the images' agnhost binaries."""
-    agnhost = "k8s.io/kubernetes/test/images/agnhost"
+    agnhost = KUBERNETES_PACKAGES["agnhost"]
     _build_kubernetes_programs(versions.KUBERNETES, {
-        "kubelet": ("k8s.io/kubernetes/cmd/kubelet", kubernetes_ldflags()),
-        "kube-proxy": ("k8s.io/kubernetes/cmd/kube-proxy", kubernetes_ldflags()),
+        "kubelet": (KUBERNETES_PACKAGES["kubelet"], kubernetes_ldflags()),
+        "kube-proxy": (KUBERNETES_PACKAGES["kube-proxy"], kubernetes_ldflags()),
         "agnhost": (agnhost, f"-s -w -X main.Version={versions.AGNHOST}"),
     }, out, log)
     _build_kubernetes_programs(versions.AGNHOST_PREV_KUBERNETES, {
@@ -266,12 +295,11 @@ def build_kubernetes_node(out: Path, log) -> None:  # noqa: ANN001
 
 def build_kubernetes_kind(out: Path, log) -> None:  # noqa: ANN001
     """What a kind node image carries beside the kubelet, from the pinned release: kubeadm
-    (sets the node up), kubectl (kind applies manifests with it), and the control plane's
-    programs as upstream builds them, one per image."""
+    (sets the node up) and kubectl (kind applies manifests with it). The control plane's
+    images carry the one multi-call program (build_control_plane), not a second build."""
     _build_kubernetes_programs(versions.KUBERNETES, {
-        name: (f"k8s.io/kubernetes/cmd/{name}", kubernetes_ldflags())
-        for name in ("kubeadm", "kubectl", "kube-apiserver", "kube-controller-manager",
-                     "kube-scheduler")}, out, log)
+        name: (KUBERNETES_PACKAGES[name], kubernetes_ldflags())
+        for name in ("kubeadm", "kubectl")}, out, log)
 
 
 def _build_pause(out: Path, log) -> None:  # noqa: ANN001

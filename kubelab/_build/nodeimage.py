@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from kubelab._build import binaries
+from kubelab._build import binaries, gobuild
 from kubelab._base import versions
 from kubelab._system.engine import docker_env
 from kubelab._base.errors import KubelabError
@@ -56,7 +56,7 @@ DROP_WANTS = ("etc/systemd/system/multi-user.target.wants", "etc/systemd/system/
               "lib/systemd/system/sysinit.target.wants/systemd-udevd.service",
               "lib/systemd/system/sysinit.target.wants/systemd-tmpfiles-setup.service")
 # Bump when the way the image is assembled here changes; the node's files are hashed.
-LAYOUT = 2
+LAYOUT = 3       # 3: the control plane's images share the one multi-call program
 
 
 def digest(*parts: str | bytes) -> str:
@@ -219,11 +219,21 @@ def iptables_files(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
 def control_plane_images(root: Path, progs: dict[str, Path], control: dict[str, Path],
                          etcd_image: str = versions.KIND_NODE_IMAGES["etcd"]
                          ) -> list[images.Image]:
-    """What kubeadm runs as static pods and DaemonSets, under the names it pulls."""
+    """What kubeadm runs as static pods and DaemonSets, under the names it pulls.
+
+    kube-apiserver, kube-controller-manager and kube-scheduler are the sandbox's one
+    multi-call program (gobuild.build_control_plane), linked under each name. Their three
+    images hold the same single layer (same files, same links: equal digests), so the
+    node's containerd stores and unpacks it once, and the three static pods run one file
+    whose code pages they share; no second build of the upstream programs is needed."""
     out = []
-    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+    program = f"/usr/local/bin/{gobuild.CONTROL_PLANE_PROGRAM}"
+    shared_links = {f"/usr/local/bin/{name}": gobuild.CONTROL_PLANE_PROGRAM
+                    for name in gobuild.CONTROL_PLANE_KUBERNETES}
+    for name in gobuild.CONTROL_PLANE_KUBERNETES:
         out.append(images.Image(versions.KIND_NODE_IMAGES[name],
-                                {f"/usr/local/bin/{name}": control[name]}))
+                                {program: control["control-plane"]}, links=shared_links,
+                                entrypoint=[f"/usr/local/bin/{name}"]))
     ipt_files, ipt_links = iptables_files(root)
     out.append(images.Image(versions.KIND_NODE_IMAGES["kube-proxy"],
                             {"/usr/local/bin/kube-proxy": progs["kube-proxy"], **ipt_files},
@@ -284,17 +294,14 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
 
 
 def programs() -> tuple[dict[str, Path], dict[str, Path]]:
-    """The node's programs and the control plane's (both cached by version)."""
+    """The node's programs, and the control plane's: the multi-call program and etcd
+    (all cached by version)."""
     progs = binaries.node_programs()
     for group in binaries.KIND_GROUPS:
         where = binaries.node_group(group)
         progs.update({n: where / n for n in binaries.KIND_GROUPS[group][1]})
-    # kubeadm's static pods run each component from an image of its own, where one
-    # multi-call program (the sandbox's) would share nothing: the upstream programs,
-    # which KIND_GROUPS' kubernetes-kind holds
-    control = {n: progs[n] for n in ("kube-apiserver", "kube-controller-manager",
-                                     "kube-scheduler")}
-    return progs, {**control, "etcd": binaries.find("etcd")}
+    return progs, {"control-plane": binaries.control_plane_program(),
+                   "etcd": binaries.find("etcd")}
 
 
 def build_node(log: Log) -> Path:

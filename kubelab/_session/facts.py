@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
+from kubelab._cluster.readiness import condition_true
+
 
 # ------------------------------------------------------------------ pods
 def is_ready(obj: dict) -> bool:
-    conds = (obj.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+    """A pod's or a node's Ready condition (one vocabulary: kubelab._cluster.readiness)."""
+    return condition_true(obj, "Ready")
 
 
 def is_leaving(obj: dict) -> bool:

@@ -7,13 +7,27 @@ context, not a namespace, so the echo carries the `-n NAMESPACE` kubelab adds
 from __future__ import annotations
 
 import os
+from typing import Any, Callable
 
 from kubelab._base.errors import KubelabError
 from kubelab._base.i18n import N_, tr
 from kubelab._cluster.cluster import kubectl_words, split_verb
-from kubelab.lab import current_lab
 
 WATCH_SECONDS = float(os.environ.get("KUBELAB_WATCH_SECONDS", "8"))
+
+
+def _no_lab() -> Any:
+    raise KubelabError(tr("no chapter is open in this notebook."),
+                       tr("run the first code cell (`lab = kubelab.open_lab(...)`)."))
+
+
+# The chapter's Lab, as the caller of `register` finds it (kubelab.lab.current_lab): the
+# session layer does not import the public shell above it.
+_current_lab: Callable[[], Any] = _no_lab
+
+
+def current_lab() -> Any:  # kubelab.lab.Lab
+    return _current_lab()
 
 def _flags(rest: list[str]) -> set[str]:
     """The flags of a command up to `--` (what follows belongs to the container), with
@@ -65,7 +79,7 @@ def run_line(line: str) -> None:
                               "limit."))
     if _bounded(argv):
         from kubelab._cluster.cluster import env_without_kubeconfig
-        from kubelab._system.background import stream
+        from kubelab._system.run import stream
         full = lab.cluster.kubectl_argv(argv, lab.namespace_of(argv))
         stream(full, WATCH_SECONDS, env=env_without_kubeconfig(), progress=False)
         print(tr("(stopped after {seconds:.0f} s: a watch never ends by itself)",
@@ -97,6 +111,9 @@ def apply_magic(line: str, cell: str) -> None:
     print(lab.apply(cell).rstrip())
 
 
-def register(ipython) -> None:  # noqa: ANN001
+def register(ipython, current_lab: Callable[[], Any]) -> None:  # noqa: ANN001
+    """Register the magics; `current_lab` gives the Lab they act in (kubelab.current_lab)."""
+    global _current_lab
+    _current_lab = current_lab
     ipython.register_magic_function(kubectl_magic, "line_cell", "kubectl")
     ipython.register_magic_function(apply_magic, "cell", "apply")

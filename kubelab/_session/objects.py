@@ -1,21 +1,12 @@
 """Questions about API objects as the API returns them (plain dicts), with no cluster and
 no kubelab state: what lab.py, live.py and the chapters share, so none imports another
-for them."""
+for them. Readiness itself is the cluster layer's (kubelab._cluster.readiness), which
+the backends use too; it is re-exported here for the chapters."""
 from __future__ import annotations
 
+from kubelab._cluster.readiness import condition_true, node_ready, pod_ready
 
-def condition_true(obj: dict, kind: str) -> bool:
-    """Whether the object's status holds condition `kind` ("Ready", "Available") as True."""
-    conds = (obj.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == kind and c.get("status") == "True" for c in conds)
-
-
-def pod_ready(pod: dict) -> bool:
-    return condition_true(pod, "Ready")
-
-
-def node_ready(node: dict) -> bool:
-    return condition_true(node, "Ready")
+__all__ = ["condition_true", "leaving", "node_ready", "pod_ready"]
 
 
 def leaving(obj: dict) -> bool:

@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from kubelab._cluster.readiness import pod_ready
 from kubelab._base.errors import WaitStopped
 from kubelab._base.i18n import N_, tr
 
@@ -133,11 +134,6 @@ def summarize(events: Iterable[ClusterEvent]) -> str:
     return ", ".join(f"{n} {reason}" for reason, n in counts.items())
 
 
-def _ready(pod: dict) -> bool:
-    conds = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
-
-
 def _waiting_reasons(pod: dict) -> list[tuple[str, dict]]:
     st = pod.get("status") or {}
     out = []
@@ -152,10 +148,10 @@ def pods_state(pods: Iterable[dict]) -> str:
     """'2/3 Ready; 1 ContainerCreating' (terminating pods are counted apart)."""
     pods = list(pods)
     live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
-    ready = sum(_ready(p) for p in live)
+    ready = sum(pod_ready(p) for p in live)
     others: Counter = Counter()
     for p in live:
-        if _ready(p):
+        if pod_ready(p):
             continue
         reasons = _waiting_reasons(p)
         others[reasons[0][0] if reasons else (p.get("status") or {}).get("phase", "Pending")] += 1
@@ -424,3 +420,10 @@ class Waiting:
         if warnings:
             parts.append(f"{warnings[-1].reason}: {_short(warnings[-1].message, 200)}")
         return "; ".join(parts)
+
+
+def command_waiting(what: str, timeout: float,
+                    printer: Callable[[str], None] | None = None) -> Waiting:
+    """The waiting display of a command kubelab streams (kubelab._system.run's `waiting`):
+    live in a notebook, printed lines elsewhere; a command's silence never stops it."""
+    return Waiting(what, timeout, stop_on=False, printer=printer)

@@ -8,20 +8,17 @@ import os
 from collections.abc import Sequence
 from typing import Protocol
 
+from kubelab._base.contract import (LESSON_LABEL, NODE_PORT_ANNOTATION, PROGRESS_CONFIGMAP,
+                                    learner_namespaces)
 from kubelab._base.errors import KubelabError
 from kubelab._base.i18n import N_, chapter_text, tr
 from kubelab._cluster.cluster import Cluster
 from kubelab._session import features
+from kubelab._session.namespaces import default_namespace  # noqa: F401 - re-export
 from kubelab._session.objects import node_ready
 from kubelab._session.reads import Reads
 
-LESSON_LABEL = "kubelab.dev/lesson"
 WORKSHOP_BACKEND = "workshop"      # the backend name of a learner's login (workshop_login)
-
-
-def default_namespace(chapter: str) -> str:
-    """A chapter's namespace in a lab of one's own, unless the notebook names another."""
-    return f"lab-{chapter}"
 
 
 class Result(Protocol):
@@ -51,7 +48,7 @@ class Scope:
     @property
     def workshop_namespaces(self) -> list[str]:
         """A workshop learner's two namespaces (as `kubelab workshop create` names them)."""
-        return [self.namespace, f"{self.namespace}-b"]
+        return learner_namespaces(self.namespace)
 
     def namespace_for(self, suffix: str) -> str:
         """A second namespace for this chapter (deleted by cleanup, like the first). In a
@@ -77,8 +74,7 @@ class Scope:
         if not self.learner:
             return (30080, 30123)[which]
         ns = self.reads.get("Namespace", self.namespace, namespace=None) or {}
-        base = (ns.get("metadata", {}).get("annotations") or {}).get(
-            "kubelab.dev/node-port-base")
+        base = (ns.get("metadata", {}).get("annotations") or {}).get(NODE_PORT_ANNOTATION)
         if base is None:
             raise KubelabError(tr("your workshop namespace has no nodePort block."),
                                tr("ask your instructor to run `kubelab workshop create` "
@@ -155,13 +151,13 @@ class Scope:
         core = client.CoreV1Api(self.reads.api)
         data = {self.chapter: json.dumps({r.description: r.passed for r in self.results})}
         try:
-            core.patch_namespaced_config_map("kubelab-progress", self.namespace,
+            core.patch_namespaced_config_map(PROGRESS_CONFIGMAP, self.namespace,
                                              {"data": data})
         except client.ApiException as e:
             if e.status != 404:
                 raise
             core.create_namespaced_config_map(self.namespace, client.V1ConfigMap(
-                metadata=client.V1ObjectMeta(name="kubelab-progress"), data=data))
+                metadata=client.V1ObjectMeta(name=PROGRESS_CONFIGMAP), data=data))
 
     # ------------------------------------------------------------------ lifecycle
     def _delete_namespaces(self, timeout: float, wait: bool = True) -> list[str]:
@@ -193,7 +189,7 @@ class Scope:
         kinds = ("deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs,pods,"
                  "services,ingresses,secrets,persistentvolumeclaims,"
                  "horizontalpodautoscalers,poddisruptionbudgets,networkpolicies")
-        keep = {"kubelab-progress", "kube-root-ca.crt"}
+        keep = {PROGRESS_CONFIGMAP, "kube-root-ca.crt"}
         for ns in self.workshop_namespaces:
             self.cluster.kubectl(["delete", kinds, "--all", "-n", ns, "--wait=false",
                                   "--ignore-not-found"], timeout=timeout)
@@ -222,9 +218,10 @@ class Scope:
         has a namespace of its own."""
         from kubelab._system.background import stop_all
         stop_all()
-        if self.cluster.backend == "minikube" and self.supports("minikube"):
-            from kubelab._backends import minikube  # a chapter's second profile or extra node
-            minikube.tidy(self.cluster, self.say)
+        if not self.learner:
+            # what the chapter's own backend commands made (a second profile, a node)
+            from kubelab._backends import for_cluster
+            for_cluster(self.cluster).after_chapter(self.cluster, self.say)
         passed = sum(r.passed for r in self.results)
         if self.learner:
             self._empty_workshop_namespaces(timeout)

@@ -3,7 +3,6 @@ KUBECONFIG merging on it, never on their own ~/.kube/config nor on kubelab's."""
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import yaml
 from kubelab._build import binaries
 from kubelab._cluster.cluster import Cluster, kubectl_words
 from kubelab._system.paths import write_private
+from kubelab._system.run import run
 
 
 class ScratchKubeconfigs:
@@ -48,8 +48,7 @@ class ScratchKubeconfigs:
         argv = kubectl_words(command)
         env = dict(os.environ)
         env["KUBECONFIG"] = os.pathsep.join(str(f) for f in files)
-        proc = subprocess.run([str(binaries.kubectl()), *argv], capture_output=True,
-                              text=True, timeout=60, env=env)
+        proc = run([str(binaries.kubectl()), *argv], 60, env=env, what="kubectl")
         out = (proc.stdout + proc.stderr).rstrip()
         if show:
             names = ":".join(f.name for f in files)

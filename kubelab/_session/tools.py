@@ -3,7 +3,6 @@ traffic, a local file server, throwaway kubeconfigs, the Gateway API's readiness
 is started on demand, so a chapter that needs none of them loads none of them."""
 from __future__ import annotations
 
-import os
 import shlex
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from kubelab._session.commands import Commands
 from kubelab._session.scope import Scope
 
 if TYPE_CHECKING:          # types only: these modules load when first used
+    from kubelab._backends.base import Backend
     from kubelab._session.live import LiveView
     from kubelab._session.scratch import ScratchKubeconfigs
     from kubelab._session.traffic import Traffic
@@ -61,29 +61,27 @@ class Tools:
         if not self.scope.skip_unless(needs, f"`{command}`", recording=tool_key(
                 command, self.scope.chapter, self.scope.namespace)):
             return None
-        from kubelab._system.background import stream
-        argv, env = shlex.split(command), None
-        is_minikube = argv[0] == "minikube"
-        if is_minikube:
-            from kubelab._backends import minikube
-            argv, added = minikube.command_argv(argv)
-            env = minikube.env()
-            if added:
-                print(tr("(kubelab adds, because this machine cannot pull minikube's images: "
-                         "{flags})", flags=" ".join(added)))
-        elif argv[0] == "docker":
-            from kubelab._system.engine import docker_env
-            env = {**os.environ, **docker_env()}
+        from kubelab._session.progress import command_waiting
+        from kubelab._system.run import stream
+        backend = self._backend()
+        argv, env = backend.tool_argv(shlex.split(command), self.cluster)
         try:
-            out, finished = stream(argv, seconds=timeout, what=f"`{command}`", env=env)
+            out, finished = stream(argv, seconds=timeout, what=f"`{command}`", env=env,
+                                   waiting=command_waiting)
         except FileNotFoundError:
             raise KubelabError(tr("{program} is not installed.", program=command.split()[0]),
                                tr("install it, or use another backend.")) from None
         if not finished:
             print(tr("(stopped after {seconds:.0f} s)", seconds=timeout))
-        elif is_minikube:
-            minikube.after_command(argv, self.cluster, self.scope.say)
+        else:
+            backend.after_tool(argv, self.cluster, self.scope.say)
         return out
+
+    def _backend(self) -> Backend:
+        """The hooks of the backend that made this lab (kubelab/_backends/base.py); a
+        workshop login gets every hook's default."""
+        from kubelab._backends import for_cluster
+        return for_cluster(self.cluster)
 
     def node_stop(self, node: str) -> bool:
         """Stop a worker node the way this backend can, and show the command: minikube
@@ -97,26 +95,19 @@ class Tools:
         return self._node_power(node, start=True)
 
     def _node_power(self, node: str, start: bool) -> bool:
-        verb = "start" if start else "stop"
-        if self.scope.supports("minikube"):
-            return self.tool(f"minikube node {verb} {node} -p kubelab", needs="minikube",
-                             timeout=300 if start else 180) is not None
-        print(f"$ systemctl {verb} kubelet        # on {node}")
-        if not self.scope.skip_unless("node-join", tr("stopping and starting a node")):
+        backend = self._backend()
+        command, needs = backend.node_command(node, start)
+        print(f"$ {command}")
+        if not self.scope.skip_unless(needs, tr("stopping and starting a node")):
             return False
-        from kubelab._backends import local
-        pid = local.node_kubelet(node, start)
-        print(tr("(kubelab started the kubelet process of {node} again: PID {pid})",
-                 node=node, pid=pid) if start else
-              tr("(kubelab stopped the kubelet process of {node}, PID {pid}; its containers "
-                 "and kube-proxy go on)", node=node, pid=pid))
+        (backend.node_start if start else backend.node_stop)(self.cluster, node,
+                                                             self.scope.say)
         return True
 
     def node_containers(self) -> dict[str, str]:
-        """minikube's node containers on the Docker engine: name -> state ("running",
-        "exited"), as `docker ps -a` shows them."""
-        from kubelab._backends import minikube
-        return minikube.node_containers()
+        """The lab's node containers on the Docker engine (minikube's, kind's): name ->
+        state ("running", "exited"), as `docker ps -a` shows them; empty elsewhere."""
+        return self._backend().node_containers()
 
     def gateway_api(self) -> bool:
         """Whether this chapter can use the Gateway API here: the cluster serves it (when

@@ -22,10 +22,20 @@ from kubelab import _backends as backends
 from kubelab._backends import sandbox
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._build import binaries
 from kubelab._cluster.cluster import env_without_kubeconfig
 from kubelab._system import procs
+from kubelab.cli.common import command, options, positive
 from kubelab.lab import Lab
+
+EXAMPLES = {
+    "bench": "kubelab bench sandbox --cold",
+    "bench sandbox": "kubelab bench sandbox --calls 100",
+    "bench node": "kubelab bench node --cold",
+    "bench compare": "kubelab bench compare --settle 30",
+    "bench workshop": "kubelab bench workshop --count 30 --chapter 05a-pods-replicasets",
+}
 
 DEPLOYMENT = f"""\
 apiVersion: apps/v1
@@ -305,7 +315,8 @@ def compare(args: argparse.Namespace) -> int:
     """Ready time and memory of each backend this machine can run, one after the other
     in one run, side by side as ratios against kind. Each gets a private state dir."""
     rows: list[Row] = []
-    wanted = [("kind", 3), ("minikube", 2), ("local", 1), ("sandbox", 2)]
+    wanted = [(n, backends.BACKENDS[n].default_nodes) for n in ("kind", "minikube", "local",
+                                                               "sandbox")]
     home = os.environ.get("KUBELAB_HOME")
     for name, nodes in wanted:
         ok, why = backends.BACKENDS[name].available()
@@ -401,3 +412,64 @@ spec:
   selector: {{app: web}}
   ports: [{{port: 80, targetPort: 8080}}]
 """
+
+
+# ------------------------------------------------------------------ the command line
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    return main(args)
+
+
+def cmd_node(args: argparse.Namespace) -> int:
+    return node(args)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    return compare(args)
+
+
+def cmd_workshop(args: argparse.Namespace) -> int:
+    from kubelab._session import workbook
+    try:
+        import papermill  # noqa: F401 - workshop_load runs the chapters with it
+    except ImportError:
+        raise KubelabError(tr("`kubelab bench workshop` runs the chapter with papermill, "
+                              "which is not installed."),
+                           'pip install -c constraints.txt -e ".[test]"') from None
+    args.notebook = workbook.chapter(args.chapter)
+    return workshop_load(args)
+
+
+def cold_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cold", action="store_true",
+                   help="also time a cold build, in empty caches (several minutes)")
+
+
+def register_bench(sub) -> None:  # noqa: ANN001 - argparse's subparsers
+    cold = options(cold_option)
+    b = command(sub, EXAMPLES, "bench", "measure start time, memory, rollout time, overhead")
+    b_sub = b.add_subparsers(dest="mode", required=True, metavar="MODE")
+    bs = command(b_sub, EXAMPLES, "sandbox", "a private sandbox: start time, RSS, rollout "
+                 "time, kubelab's overhead per call", parents=(cold,), key="bench sandbox")
+    bs.add_argument("--calls", type=positive, default=60, metavar="N",
+                    help="kubectl calls timed for the overhead ratio")
+    bs.set_defaults(run=cmd_sandbox)
+    command(b_sub, EXAMPLES, "node", "a private local node (Linux, root): Ready time, pod "
+            "start latency, requests during rollouts", parents=(cold,), key="bench node"
+            ).set_defaults(run=cmd_node)
+    bc = command(b_sub, EXAMPLES, "compare", "kind, minikube, local and sandbox one after "
+                 "the other: Ready time and memory, side by side as ratios against kind",
+                 key="bench compare")
+    bc.add_argument("--settle", type=float, default=20, metavar="S",
+                    help="seconds to wait after Ready before measuring memory")
+    bc.set_defaults(run=cmd_compare)
+    bw = command(b_sub, EXAMPLES, "workshop", "one chapter for N workshop learners at once "
+                 "on one sandbox (needs papermill: the test extra)", key="bench workshop")
+    bw.add_argument("--count", type=positive, required=True, dest="learners", metavar="N",
+                    help="how many learners")
+    bw.add_argument("--chapter", default="05a-pods-replicasets", help="which chapter")
+    bw.add_argument("--parallel", type=positive, default=4, metavar="N",
+                    help="notebooks at once (2 cores)")
+    bw.set_defaults(run=cmd_workshop)
+
+
+VERBS = {"bench": register_bench}

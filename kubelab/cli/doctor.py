@@ -1,6 +1,7 @@
 """`kubelab doctor`: each prerequisite, whether it is met, and the fix when it is not."""
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 from typing import Callable
 
@@ -10,6 +11,11 @@ from kubelab._base.errors import KubelabError
 from kubelab._base.i18n import tr
 from kubelab._build import binaries, gobuild
 from kubelab._cluster.cluster import current
+from kubelab.cli.common import EXIT_FAILED, command
+
+EXAMPLES = {
+    "doctor": "kubelab doctor",
+}
 
 
 def _python_packages() -> tuple[bool, str, str]:
@@ -132,3 +138,16 @@ def report(out: Callable[[str], None] = print) -> list[str]:
     name, why = backends.choose("auto")
     out(tr("=> `kubelab up` would use: {name} ({why})", name=name, why=why))
     return problems
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    problems = report(print)
+    return EXIT_FAILED if problems else 0
+
+
+def register_doctor(sub) -> None:  # noqa: ANN001 - argparse's subparsers
+    command(sub, EXAMPLES, "doctor", "check every prerequisite and say how to fix it"
+            ).set_defaults(run=cmd_doctor)
+
+
+VERBS = {"doctor": register_doctor}

@@ -1,25 +1,30 @@
-"""What runs in the local cluster itself, as on any other backend: CoreDNS, MetalLB's
-controller (LoadBalancer addresses) and Traefik (Ingress, behind a LoadBalancer Service,
-as K3s sets it up). Manifests: addons/*.yaml beside this module."""
+"""What runs in a cluster kubelab makes beside Kubernetes itself, the same on every
+backend that makes nodes: CoreDNS (the local backend; kind and minikube bring their own),
+MetalLB's controller (LoadBalancer addresses) and Traefik (Ingress, behind a LoadBalancer
+Service, as K3s sets it up). Manifests: *.yaml beside this module. Shared by the local
+backend and the Docker-node backends (kubelab/_backends/docker_nodes); it knows none of
+them: each passes its own LoadBalancer range."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from kubelab._backends.local import config, host
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
 from kubelab._build import binaries
 from kubelab._cluster.cluster import Cluster
 
 ADDONS = Path(__file__).parent
+CLUSTER_DNS = "10.96.0.10"    # CoreDNS's Service address (service range 10.96.0.0/16)
+# The local node's LoadBalancer range, in its 10.240.0.0/24 (kubelab/_backends/local/host.py)
+LOCAL_LB_RANGE = ("10.240.0.100", "10.240.0.149")
 
 
-def manifest(name: str, lb_range: tuple[str, str] = host.LB_RANGE) -> str:
-    """An add-on's manifest with its images and addresses filled in (the kind backend
-    passes the LoadBalancer range of its own network)."""
+def manifest(name: str, lb_range: tuple[str, str] = LOCAL_LB_RANGE) -> str:
+    """An add-on's manifest with its images and addresses filled in (the Docker-node
+    backends pass the LoadBalancer range of their own network)."""
     text = (ADDONS / f"{name}.yaml").read_text()
-    values = {**versions.NODE_IMAGES, "cluster_dns": config.CLUSTER_DNS,
+    values = {**versions.NODE_IMAGES, "cluster_dns": CLUSTER_DNS,
               "lb_range": "-".join(lb_range)}
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
@@ -44,19 +49,20 @@ def rollout(cluster: Cluster, namespace: str, name: str, seconds: int = 120) -> 
                            f"{namespace} deployment/{name}`; then `kubelab down`.")
 
 
-def install(cluster: Cluster, log=print) -> dict[str, float]:  # noqa: ANN001
+def install(cluster: Cluster, log=print,  # noqa: ANN001
+            lb_range: tuple[str, str] = LOCAL_LB_RANGE) -> dict[str, float]:
     """Apply and wait for each add-on; returns seconds per add-on (for the benchmark)."""
     took: dict[str, float] = {}
     t = time.monotonic()
-    apply(cluster, manifest("coredns"))
+    apply(cluster, manifest("coredns", lb_range))
     crds = binaries.node_group("metallb") / "crds"
     for f in sorted(crds.glob("*.yaml")):
         apply(cluster, f.read_text())
-    apply(cluster, manifest("metallb"))
-    apply(cluster, manifest("traefik"))
+    apply(cluster, manifest("metallb", lb_range))
+    apply(cluster, manifest("traefik", lb_range))
     cluster.kubectl(["wait", "--for=condition=Established", "crd/ipaddresspools.metallb.io",
                      "--timeout=60s"], timeout=70)
-    apply(cluster, manifest("metallb-pool"))
+    apply(cluster, manifest("metallb-pool", lb_range))
     install_gateway_api(cluster, log)
     for namespace, name in (("kube-system", "coredns"), ("metallb-system", "controller"),
                             ("kube-system", "traefik")):

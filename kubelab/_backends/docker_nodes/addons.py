@@ -1,21 +1,20 @@
-"""What a kind cluster gets beyond kind's own: the chapters' images in every node, MetalLB's
-controller for LoadBalancer addresses, and Traefik as the Ingress controller (the same
-manifests as the local backend, kubelab/backends/local/addons/), reachable on
-127.0.0.1:8080 through kind's port mapping of the control plane's port 80."""
+"""What a cluster of Docker nodes (kind, minikube) gets beyond its tool's own: the
+chapters' images in every node (each backend's `load`), MetalLB's controller for
+LoadBalancer addresses, and Traefik as the Ingress controller on the `ingress-ready` node
+(the same manifests as the local backend, kubelab/_backends/addons), reachable on
+127.0.0.1:8080 where kind maps the control plane's port 80."""
 from __future__ import annotations
 
 import ipaddress
 import json
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 from typing import Callable
 
 from kubelab._backends import addons
 from kubelab._backends.docker_nodes import network
 from kubelab._base.errors import KubelabError
-from kubelab._build import binaries, images
+from kubelab._build import binaries
 from kubelab._cluster.cluster import Cluster
 from kubelab._system.engine import docker_env
 
@@ -28,24 +27,15 @@ TRAEFIK_ON_INGRESS_NODE = {"spec": {"template": {"spec": {
         {"name": "web", "containerPort": 8000, "hostPort": 80}]}]}}}}
 
 
-def load_images(name: str, log: Callable[[str], None]) -> int:
-    """`kind load image-archive` of the chapters' and add-ons' images built here."""
-    from kubelab._backends.kind import kind_binary
-    progs = binaries.node_programs(build=False)
-    wanted = [i for i in images.workbook_images(progs)
-              if "pause" not in i.name and "coredns" not in i.name]
-    with tempfile.TemporaryDirectory(prefix="kubelab-kind-images-") as tmp:
-        for image in wanted:
-            archive = Path(tmp) / "image.tar"
-            archive.write_bytes(images.oci_archive(image))
-            log(f"loading {image.name} into the nodes")
-            proc = subprocess.run([kind_binary(), "load", "image-archive", str(archive),
-                                   "--name", name], capture_output=True, text=True,
-                                  env=docker_env(), timeout=300)
-            if proc.returncode != 0:
-                raise KubelabError(f"kind could not load {image.name}: {proc.stderr.strip()}",
-                                   "run `kubelab down`, then `kubelab up --backend kind`.")
-    return len(wanted)
+def lb_range(network_name: str) -> tuple[str, str]:
+    """LoadBalancer addresses: the top of the Docker network's IPv4 subnet."""
+    out = subprocess.run(["docker", "network", "inspect", network_name, "--format",
+                          "{{json .IPAM.Config}}"], capture_output=True, text=True,
+                         env=docker_env(), timeout=30)
+    subnets = [c.get("Subnet", "") for c in json.loads(out.stdout or "[]")]
+    v4 = next(ipaddress.ip_network(s) for s in subnets if s and ":" not in s)
+    last = v4.broadcast_address
+    return str(last - 55), str(last - 6)
 
 
 def install(cluster: Cluster, log: Callable[[str], None], *, network_name: str,
@@ -53,7 +43,6 @@ def install(cluster: Cluster, log: Callable[[str], None], *, network_name: str,
     """Images (`load`, unless the node image carries them), MetalLB and Traefik on the
     `ingress-ready` node, LoadBalancer addresses from the top of the Docker network
     `network_name`, routed via `control_plane`. Returns what `down` and the report need."""
-    from kubelab._backends.kind import lb_range
     start = time.monotonic()
     details: dict = {}
     try:

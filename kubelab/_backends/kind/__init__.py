@@ -12,27 +12,27 @@ name that kubelab did not create is never touched.
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 import yaml
 
-from kubelab._backends.base import Backend, register
-from kubelab._backends.docker_nodes import network
-from kubelab._backends.sandbox import port_free
+from kubelab._backends.base import Backend, Options, register
+from kubelab._backends.docker_nodes import addons, network, nodes as docker_nodes
 from kubelab._base import versions
 from kubelab._base.errors import BackendUnavailable, KubelabError
-from kubelab._build import binaries, nodeimage
+from kubelab._build import binaries, images, nodeimage
 from kubelab._cluster.cluster import Cluster
-from kubelab._system.background import run_logged
+from kubelab._system.run import run_logged
 from kubelab._system.engine import answers, docker_env, require
+from kubelab._system.net import port_free
 from kubelab._system.paths import lab_kubeconfig, state_dir
 
 NAME = "kubelab"
@@ -166,8 +166,7 @@ def _owned() -> bool:
 
 
 def network_exists(name: str = "kind") -> bool:
-    return subprocess.run(["docker", "network", "inspect", name], capture_output=True,
-                          env=docker_env(), timeout=30).returncode == 0
+    return docker_nodes.network_exists(name)
 
 
 def _remove_network_if_ours(log: Log, name: str = "kind") -> None:
@@ -177,15 +176,9 @@ def _remove_network_if_ours(log: Log, name: str = "kind") -> None:
         owner = json.loads((state_dir() / OWNER_FILE).read_text())
     except (OSError, ValueError):
         return
-    if owner.get("network_existed", True) or not network_exists(name):
+    if owner.get("network_existed", True):
         return
-    users = subprocess.run(["docker", "network", "inspect", name, "--format",
-                            "{{len .Containers}}"], capture_output=True, text=True,
-                           env=docker_env(), timeout=30).stdout.strip()
-    if users == "0":
-        subprocess.run(["docker", "network", "rm", name], capture_output=True,
-                       env=docker_env(), timeout=60)
-        log(f"removed the Docker network {name!r} kind had created")
+    docker_nodes.remove_network(name, log, who="kind had created")
 
 
 def _run(argv: list[str], what: str, log: Log, timeout: float) -> None:
@@ -197,7 +190,7 @@ def _run(argv: list[str], what: str, log: Log, timeout: float) -> None:
         "read kind's output above; `kubelab doctor` checks Docker."))
 
 
-def up(nodes: int = 3, log: Log = print, **_: object) -> Cluster:
+def up(nodes: int, log: Log = print, **_: object) -> Cluster:
     preflight()
     image = node_image()
     built = uses_built_image(image)
@@ -215,11 +208,10 @@ def up(nodes: int = 3, log: Log = print, **_: object) -> Cluster:
         cluster.save()
         if built:
             network.wire(cluster, log)
-        wait_nodes(cluster, nodes, log)
-        from kubelab._backends.docker_nodes import addons
+        docker_nodes.wait_ready(cluster, nodes, log, what="the kind nodes")
         cluster.details.update(addons.install(
             cluster, log, network_name="kind", control_plane=f"{NAME}-control-plane",
-            load=lambda: addons.load_images(NAME, log)))
+            load=lambda: load_images(NAME, log)))
         cluster.details["up_seconds"] = round(time.monotonic() - start, 1)
         cluster.save()
         log(f"kind cluster ready in {cluster.details['up_seconds']} s")
@@ -230,24 +222,23 @@ def up(nodes: int = 3, log: Log = print, **_: object) -> Cluster:
         raise
 
 
-def wait_nodes(cluster: Cluster, nodes: int, log: Log, seconds: int = 300) -> None:
-    deadline = time.monotonic() + seconds
-    said = ""
-    while time.monotonic() < deadline:
-        proc = cluster.kubectl(["get", "nodes", "-o", "json"], check=False, timeout=30)
-        items = json.loads(proc.stdout).get("items", []) if proc.returncode == 0 else []
-        ready = [n["metadata"]["name"] for n in items
-                 if any(c["type"] == "Ready" and c["status"] == "True"
-                        for c in n["status"].get("conditions", []))]
-        line = f"nodes Ready: {len(ready)} of {nodes}"
-        if line != said:
-            log(line)
-            said = line
-        if len(ready) >= nodes:
-            return
-        time.sleep(2)
-    raise KubelabError(f"the kind nodes were not Ready within {seconds} s ({said}).",
-                       "look at `kubectl describe nodes`; then `kubelab down`.")
+def load_images(name: str, log: Log) -> int:
+    """`kind load image-archive` of the chapters' and add-ons' images built here."""
+    progs = binaries.node_programs(build=False)
+    wanted = [i for i in images.workbook_images(progs)
+              if "pause" not in i.name and "coredns" not in i.name]
+    with tempfile.TemporaryDirectory(prefix="kubelab-kind-images-") as tmp:
+        for image in wanted:
+            archive = Path(tmp) / "image.tar"
+            archive.write_bytes(images.oci_archive(image))
+            log(f"loading {image.name} into the nodes")
+            proc = subprocess.run([kind_binary(), "load", "image-archive", str(archive),
+                                   "--name", name], capture_output=True, text=True,
+                                  env=docker_env(), timeout=300)
+            if proc.returncode != 0:
+                raise KubelabError(f"kind could not load {image.name}: {proc.stderr.strip()}",
+                                   "run `kubelab down`, then `kubelab up --backend kind`.")
+    return len(wanted)
 
 
 def down(cluster: Cluster, log: Log = print) -> None:
@@ -260,26 +251,29 @@ def down(cluster: Cluster, log: Log = print) -> None:
     (state_dir() / OWNER_FILE).unlink(missing_ok=True)
 
 
-def lb_range(kind_network: str = "kind") -> tuple[str, str]:
-    """LoadBalancer addresses: the top of the kind network's IPv4 subnet."""
-    out = subprocess.run(["docker", "network", "inspect", kind_network, "--format",
-                          "{{json .IPAM.Config}}"], capture_output=True, text=True,
-                         env=docker_env(), timeout=30)
-    subnets = [c.get("Subnet", "") for c in json.loads(out.stdout or "[]")]
-    v4 = next(ipaddress.ip_network(s) for s in subnets if s and ":" not in s)
-    last = v4.broadcast_address
-    return str(last - 55), str(last - 6)
-
-
-register(Backend(
-    name="kind", auto_rank=1,
-    summary="kind: each node a Docker container (3 by default); MetalLB and Traefik added",
+class Kind(Backend):
+    name = "kind"
+    auto_rank = 1
+    summary = "kind: each node a Docker container (3 by default); MetalLB and Traefik added"
     # on Linux the kind network is this machine's own bridge: node addresses answer here
     # (a cluster that cannot route its LoadBalancer range records the feature missing)
-    features=frozenset({"containers", "kind", "cluster-admin"}
-                       | ({"host-network"} if sys.platform == "linux" else set())),
-    available=lambda: available(),
-    fix="install Docker and kind (or `kubelab build --kind`); on Linux as root without "
-        "Docker: apt-get install docker.io, then `kubelab engine start`",
-    up=lambda o: up(nodes=o.nodes or 3, log=o.log),
-    down=lambda cluster, log: down(cluster, log=log)))
+    features = frozenset({"containers", "kind", "cluster-admin"}
+                         | ({"host-network"} if sys.platform == "linux" else set()))
+    fix = ("install Docker and kind (or `kubelab build --kind`); on Linux as root without "
+           "Docker: apt-get install docker.io, then `kubelab engine start`")
+    default_nodes = 3                 # a control plane and two workers
+
+    def available(self) -> tuple[bool, str]:
+        return available()
+
+    def up(self, options: Options) -> Cluster:
+        return up(nodes=options.nodes or self.default_nodes, log=options.log)
+
+    def down(self, cluster: Cluster, log: Log) -> None:
+        down(cluster, log=log)
+
+    def node_containers(self) -> dict[str, str]:
+        return docker_nodes.containers(f"io.x-k8s.kind.cluster={NAME}")
+
+
+register(Kind())

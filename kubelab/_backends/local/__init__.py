@@ -15,9 +15,9 @@ multi-node local backend built from upstream programs, not K3s.
 The package: this module starts and stops the node, one named step at a time; host.py is
 what the node changes on the machine and how `down` puts it back; config.py writes the
 node's configuration files; images.py builds its images; addons.py installs what runs in
-the cluster (manifests in addons/); daemons.py starts and stops the node's processes;
-state.py records what `up` did, so `down` can undo it; workers.py and join.py add nodes
-2 and 3. The kind and minikube backends reuse images.py and addons.py.
+the cluster (kubelab/_backends/addons, shared with kind and minikube); daemons.py starts
+and stops the node's processes; state.py records what `up` did, so `down` can undo it;
+workers.py and join.py add nodes 2 and 3.
 """
 from __future__ import annotations
 
@@ -29,11 +29,13 @@ import time
 from pathlib import Path
 
 from kubelab._backends import addons, sandbox
-from kubelab._backends.base import Backend, Log, register
+from kubelab._backends.base import Backend, Log, Options, register
 from kubelab._backends.local import config, daemons, host, join, workers
-from kubelab._backends.local.state import load_state, logs_kept, node_dir, run_dir, save_state
+from kubelab._backends.local.state import (load_state, logs_kept, node_dir, run_dir,
+                                            sandbox_pki, save_state)
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._build import binaries, images
 from kubelab._cluster.cluster import Cluster
 from kubelab._system.paths import lab_kubeconfig
@@ -83,7 +85,7 @@ def start_node(state: dict, progs: dict[str, Path], port: int | None, log: Log,
     wait_until_ready(cluster, state, start, log)
     if count > 1:
         join_workers(cluster, state, progs, env, server, count, start, log)
-    addons.install(cluster, log)
+    addons.install(cluster, log, lb_range=host.LB_RANGE)
     record_cluster(cluster, state)
     return cluster
 
@@ -134,16 +136,12 @@ def set_up_host(state: dict, count: int = 1) -> None:
     save_state(state)
 
 
-def _sandbox_pki() -> Path:
-    return sandbox.workdir() / "clusters" / sandbox.NAME / "pki"
-
-
 def start_control_plane(state: dict, port: int | None, log: Log,
                         count: int = 1) -> tuple[Cluster, str]:
     """The sandbox's control plane without its fake nodes, and a forward from the node's
     address to its API server; returns the cluster and the API server's URL. With more
     than one node, what a join needs too (join.py)."""
-    pki = _sandbox_pki()
+    pki = sandbox_pki()
     joining = join.control_plane_args(pki) if count > 1 else ()
     # The control plane stays on 127.0.0.1 like the sandbox's; pods reach it through the
     # `kubernetes` Service, whose endpoint is the node's address, where socat forwards.
@@ -214,7 +212,7 @@ def write_node_configs(server: str) -> None:
     """kubelet's and kube-proxy's configuration, with client certificates signed by the
     sandbox's CA, so the API server knows them as the node and as kube-proxy."""
     nd, rd = node_dir(), run_dir()
-    etc, pki = nd / "etc", _sandbox_pki()
+    etc, pki = nd / "etc", sandbox_pki()
     ca = pki / "ca.crt"
     crt, key = config.client_cert(pki, nd / "pki", f"system:node:{config.NODE_NAME}",
                                   "system:nodes")
@@ -361,13 +359,42 @@ def node_state() -> dict:
     return load_state()
 
 
-register(Backend(
-    name="local",
-    summary="the sandbox's control plane plus 1 to 3 real nodes on this machine (Linux, "
-            "root)",
+class Local(Backend):
+    name = "local"
+    summary = ("the sandbox's control plane plus 1 to 3 real nodes on this machine (Linux, "
+               "root)")
     # node-join: with --nodes 2 or 3 (one node records it missing, record_cluster)
-    features=frozenset({"containers", "cluster-admin", "host-network", "node-join"}),
-    available=lambda: available(), fix="see docs/local-node.md (Linux, root; optional)",
-    max_nodes=host.MAX_NODES,
-    up=lambda o: up(port=o.port, log=o.log, nodes=o.nodes),
-    down=lambda cluster, log: down(cluster)))
+    features = frozenset({"containers", "cluster-admin", "host-network", "node-join"})
+    fix = "see docs/local-node.md (Linux, root; optional)"
+    default_nodes = 1
+    max_nodes = host.MAX_NODES
+
+    def available(self) -> tuple[bool, str]:
+        return available()
+
+    def up(self, options: Options) -> Cluster:
+        return up(port=options.port, log=options.log, nodes=options.nodes)
+
+    def down(self, cluster: Cluster, log: Log) -> None:
+        down(cluster)
+
+    def clean_interrupted(self, log: Log) -> bool:
+        if not node_state():
+            return False
+        down(None)
+        log("removed what an interrupted local node had left")
+        return True
+
+    # chapter 02's node going down: its kubelet stops, as `systemctl stop kubelet` would
+    def node_stop(self, cluster: Cluster, node: str, log: Log) -> None:
+        pid = node_kubelet(node, start=False)
+        log(tr("(kubelab stopped the kubelet process of {node}, PID {pid}; its containers "
+               "and kube-proxy go on)", node=node, pid=pid))
+
+    def node_start(self, cluster: Cluster, node: str, log: Log) -> None:
+        pid = node_kubelet(node, start=True)
+        log(tr("(kubelab started the kubelet process of {node} again: PID {pid})",
+               node=node, pid=pid))
+
+
+register(Local())

@@ -11,12 +11,13 @@ import json
 import subprocess
 from pathlib import Path
 
+from kubelab._backends import addons
 from kubelab._backends.local import host
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
 
 NODE_NAME = "kubelab-node"
-CLUSTER_DNS = "10.96.0.10"
+CLUSTER_DNS = addons.CLUSTER_DNS
 CLUSTER_DOMAIN = "cluster.local"
 
 

@@ -15,13 +15,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from kubelab._backends.addons import LOCAL_LB_RANGE
 from kubelab._base.errors import KubelabError
 
 NODE_IF = "kubelab-node"          # a port-less bridge holding the node's own address
 BRIDGE = "kubelab-pods"           # the pods' bridge (CNI bridge plugin reuses it)
 NODE_NET = "10.240.0.0/24"        # node address and LoadBalancer addresses
 NODE_IP = "10.240.0.2"
-LB_RANGE = ("10.240.0.100", "10.240.0.149")
+LB_RANGE = LOCAL_LB_RANGE         # MetalLB's addresses (the add-ons own the value)
 POD_CIDR = "10.244.0.0/24"        # this node's pods (cluster range 10.244.0.0/16)
 CLUSTER_CIDR = "10.244.0.0/16"
 POD_GATEWAY = "10.244.0.1"

@@ -9,6 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from kubelab._backends import sandbox
 from kubelab._system.paths import state_dir
 
 
@@ -21,6 +22,11 @@ def run_dir() -> Path:
     """Short (sockets are limited to 108 bytes) and unique to this lab's state directory."""
     tag = hashlib.sha256(str(state_dir().resolve()).encode()).hexdigest()[:8]
     return Path("/run") / f"kubelab-{tag}"
+
+
+def sandbox_pki() -> Path:
+    """The keys and certificates of the sandbox's control plane, which the node runs on."""
+    return sandbox.workdir() / "clusters" / sandbox.NAME / "pki"
 
 
 def logs_kept() -> Path:

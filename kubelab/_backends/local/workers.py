@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kubelab._backends.base import Log
 from kubelab._backends.local import config, daemons, host
-from kubelab._backends.local.state import node_dir, run_dir, save_state
+from kubelab._backends.local.state import node_dir, run_dir, sandbox_pki, save_state
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
 from kubelab._cluster.cluster import Cluster
@@ -121,8 +121,7 @@ def start_kubelet(state: dict, worker: Worker, progs: dict[str, Path], env: dict
 
 
 def config_ca() -> Path:
-    from kubelab._backends.local import _sandbox_pki
-    return _sandbox_pki() / "ca.crt"
+    return sandbox_pki() / "ca.crt"
 
 
 def pod_range(cluster: Cluster, state: dict, worker: Worker, seconds: float = 60) -> str:

@@ -9,7 +9,11 @@ Offline (`kubelab build --minikube`): minikube v1.38.1 built from its Go module,
 image built here (kicbase.py) and its cache filled with kubeadm, kubelet and kubectl of
 the pinned Kubernetes, so `minikube start` downloads nothing. With that image there is no
 default CNI (minikube's kindnet image cannot be built here), so kubelab wires pod routes
-the way it does for kind (kind/network.py), and again after `minikube node add`.
+the way it does for kind (docker_nodes/network.py), and again after `minikube node add`.
+
+The chapters reach minikube only through this module's Backend hooks: `tool_argv` and
+`after_tool` (a learner's `minikube ...` in `lab.tool`), `node_stop`/`node_start`
+(`minikube node stop|start`), `node_containers` and `after_chapter` (tidy).
 """
 from __future__ import annotations
 
@@ -22,14 +26,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from kubelab._backends.base import Backend, register
-from kubelab._backends.docker_nodes import addons as kind_addons
-from kubelab._backends.docker_nodes import network
+from kubelab._backends.base import Backend, Options, register
+from kubelab._backends.docker_nodes import addons, network
+from kubelab._backends.docker_nodes import nodes as docker_nodes
 from kubelab._base import versions
 from kubelab._base.errors import BackendUnavailable, KubelabError
+from kubelab._base.i18n import tr
 from kubelab._build import binaries, kicbase
 from kubelab._cluster.cluster import Cluster
-from kubelab._system.background import run_logged
+from kubelab._system.run import run_logged, stream
 from kubelab._system.engine import answers, docker_env, require
 from kubelab._system.paths import lab_kubeconfig, state_dir
 
@@ -232,7 +237,7 @@ def prepare_nodes(cluster: Cluster, log: Log) -> None:
         offline_registry(sorted(network.node_addresses(cluster)), log)
 
 
-def up(nodes: int = 2, log: Log = print, **_: object) -> Cluster:
+def up(nodes: int, log: Log = print, **_: object) -> Cluster:
     preflight()
     built = built_image_available()
     if built:
@@ -254,10 +259,9 @@ def up(nodes: int = 2, log: Log = print, **_: object) -> Cluster:
                        env=env(), timeout=60)
         cluster.save()
         prepare_nodes(cluster, log)
-        from kubelab._backends.kind import wait_nodes
-        wait_nodes(cluster, nodes, log)
+        docker_nodes.wait_ready(cluster, nodes, log, what="the minikube nodes")
         cluster.kubectl(["label", "node", PROFILE, "ingress-ready=true", "--overwrite"])
-        cluster.details.update(kind_addons.install(
+        cluster.details.update(addons.install(
             cluster, log, network_name=PROFILE, control_plane=PROFILE, load=None))
         cluster.details["up_seconds"] = round(time.monotonic() - start, 1)
         cluster.save()
@@ -284,27 +288,9 @@ def _remove_network(profile: str, log: Log) -> None:
     """minikube removes a profile's Docker network as it deletes each node, which fails
     while another node still uses it; the last try can be the failing one (seen with 2
     nodes). Remove it when minikube made it for this profile and nothing uses it."""
-    proc = subprocess.run(["docker", "network", "inspect", profile, "--format",
-                           '{{index .Labels "name.minikube.sigs.k8s.io"}} {{len .Containers}}'],
-                          capture_output=True, text=True, env=docker_env(), timeout=30)
-    if proc.returncode == 0 and proc.stdout.split() == [profile, "0"]:
-        subprocess.run(["docker", "network", "rm", profile], capture_output=True,
-                       env=docker_env(), timeout=60)
-        log(f"removed the Docker network {profile!r} minikube had left")
+    docker_nodes.remove_network(profile, log, label="name.minikube.sigs.k8s.io",
+                                who="minikube had left")
 
-
-
-register(Backend(
-    name="minikube", auto_rank=2,
-    summary="minikube: Docker driver, containerd, profile kubelab (2 nodes by default)",
-    # on Linux the minikube network is this machine's own bridge: node addresses answer
-    features=frozenset({"containers", "minikube", "cluster-admin", "node-join"}
-                       | ({"host-network"} if sys.platform == "linux" else set())),
-    available=lambda: available(),
-    fix="install Docker and minikube (or `kubelab build --minikube`); on Linux as root "
-        "without Docker: apt-get install docker.io, then `kubelab engine start`",
-    up=lambda o: up(nodes=o.nodes or 2, log=o.log),
-    down=lambda cluster, log: down(cluster, log=log)))
 
 
 # ---------------------------------------------------------------- the chapters' commands
@@ -379,11 +365,7 @@ def after_command(argv: list[str], cluster: Cluster | None, log: Log) -> None:
 
 def node_containers() -> dict[str, str]:
     """Node containers minikube made on this Docker engine: name -> state."""
-    proc = subprocess.run(["docker", "ps", "-a", "--filter",
-                           "label=created_by.minikube.sigs.k8s.io=true",
-                           "--format", "{{.Names}} {{.State}}"],
-                          capture_output=True, text=True, env=docker_env(), timeout=60)
-    return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
+    return docker_nodes.containers("created_by.minikube.sigs.k8s.io=true")
 
 
 def tidy(cluster: Cluster, log: Log) -> None:
@@ -403,3 +385,69 @@ def tidy(cluster: Cluster, log: Log) -> None:
     for node in sorted(extra):
         run([minikube_binary(), "node", "delete", node, "-p", PROFILE],
             f"minikube node delete {node}", log, timeout=300)
+
+
+def node_power(cluster: Cluster, node: str, start: bool, log: Log) -> None:
+    """`minikube node stop|start NODE -p kubelab`, its output shown as it comes."""
+    verb = "start" if start else "stop"
+    seconds = 300 if start else 180
+    argv = [minikube_binary(), "node", verb, node, "-p", PROFILE]
+    _, finished = stream(argv, seconds=seconds, what=f"`minikube node {verb} {node} -p "
+                         f"{PROFILE}`", env=env())
+    if not finished:
+        print(tr("(stopped after {seconds:.0f} s)", seconds=seconds))
+    else:
+        after_command(argv, cluster, log)
+
+
+class Minikube(Backend):
+    name = "minikube"
+    auto_rank = 2
+    summary = "minikube: Docker driver, containerd, profile kubelab (2 nodes by default)"
+    # on Linux the minikube network is this machine's own bridge: node addresses answer
+    features = frozenset({"containers", "minikube", "cluster-admin", "node-join"}
+                         | ({"host-network"} if sys.platform == "linux" else set()))
+    fix = ("install Docker and minikube (or `kubelab build --minikube`); on Linux as root "
+           "without Docker: apt-get install docker.io, then `kubelab engine start`")
+    default_nodes = 2
+
+    def available(self) -> tuple[bool, str]:
+        return available()
+
+    def up(self, options: Options) -> Cluster:
+        return up(nodes=options.nodes or self.default_nodes, log=options.log)
+
+    def down(self, cluster: Cluster, log: Log) -> None:
+        down(cluster, log=log)
+
+    def tool_argv(self, argv: list[str], cluster: Cluster) -> tuple[list[str], dict[str, str] | None]:
+        if argv[:1] != ["minikube"]:
+            return super().tool_argv(argv, cluster)
+        argv, added = command_argv(argv)
+        if added:
+            print(tr("(kubelab adds, because this machine cannot pull minikube's images: "
+                     "{flags})", flags=" ".join(added)))
+        return argv, env()
+
+    def after_tool(self, argv: list[str], cluster: Cluster, log: Log) -> None:
+        if argv and Path(argv[0]).name == "minikube":      # as tool_argv made it
+            after_command(argv, cluster, log)
+
+    def node_command(self, node: str, start: bool) -> tuple[str, str]:
+        return f"minikube node {'start' if start else 'stop'} {node} -p {PROFILE}", "minikube"
+
+    def node_stop(self, cluster: Cluster, node: str, log: Log) -> None:
+        node_power(cluster, node, False, log)
+
+    def node_start(self, cluster: Cluster, node: str, log: Log) -> None:
+        node_power(cluster, node, True, log)
+
+    def node_containers(self) -> dict[str, str]:
+        return node_containers()
+
+    def after_chapter(self, cluster: Cluster, say: Log) -> None:
+        """A chapter's second profile, and the nodes it added."""
+        tidy(cluster, say)
+
+
+register(Minikube())

@@ -9,7 +9,7 @@ Which language kubelab speaks, in this order:
    Korean);
 4. English.
 
-Messages go through gettext catalogues in `kubelab/locale/<lang>/LC_MESSAGES/`:
+Messages go through gettext catalogues in `kubelab/_base/locale/<lang>/LC_MESSAGES/`:
 `kubelab.po` for kubelab's own messages, and one catalogue per chapter
 (`00-start-here.po`, ...) for the chapter's markdown cells and for the strings its code
 cells hand to kubelab (check descriptions, hints, skip reasons, `lab.say`). Korean code
@@ -17,8 +17,11 @@ cells are the English ones, so a check line is translated when it is printed: it
 looked up in the chapter's catalogue. An f-string's msgid is its source template
 (`web runs {want} Ready pods`, context `fstring`), matched against the printed text.
 
-The `.mo` files are compiled from the `.po` files by `python -m kubelab.i18n generate`;
-`tests/test_i18n.py` fails when they, or the Korean notebooks, are out of step.
+The `.mo` files are compiled from the `.po` files by `python tools/i18n.py generate` (in
+a checkout; the tool is not part of the wheel); `tests/test_i18n.py` fails when they, or
+the Korean notebooks, are out of step.
+
+This module is a leaf: it imports nothing of kubelab, so errors.py can import it.
 """
 from __future__ import annotations
 
@@ -60,15 +63,22 @@ def from_environment() -> str:
     return "en"
 
 
+class UnknownLanguage(ValueError):
+    """A language kubelab does not speak. A plain ValueError: this module imports nothing
+    of kubelab (errors.py imports it), so its callers say what to do about it."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(f"unknown language {lang!r}: kubelab speaks {', '.join(LANGUAGES)}.")
+        self.lang = lang
+
+
 def set_language(lang: str | None) -> str:
     """Use `lang` ('en' or 'ko') from now on in this process; '' or None: follow the
-    environment again. Returns the language in force."""
+    environment again. Returns the language in force; raises UnknownLanguage for any
+    other."""
     global _explicit
     if lang and normalize(lang) is None:
-        from kubelab._base.errors import KubelabError
-        raise KubelabError(f"unknown language {lang!r}.",
-                           f"set the notebook's lang parameter to one of: "
-                           f"{', '.join(LANGUAGES)} (or leave it empty).")
+        raise UnknownLanguage(lang)
     _explicit = normalize(lang)
     return language()
 

@@ -27,8 +27,9 @@ from typing import Callable
 
 import psutil
 
-from kubelab._base.errors import KubelabError
+from kubelab._base.errors import CommandTimeout, KubelabError
 from kubelab._system.paths import state_dir
+from kubelab._system.run import run
 
 RUNTIME = Path(__file__).with_name("kubelab-runc")
 CAP_SYS_RESOURCE = 24
@@ -108,10 +109,9 @@ def answers(env: dict[str, str] | None = None, timeout: float = 5) -> tuple[bool
     if not shutil.which("docker"):
         return False, "the docker CLI is not installed"
     try:
-        proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                              capture_output=True, text=True, timeout=timeout,
-                              env=env or docker_env())
-    except subprocess.TimeoutExpired:
+        proc = run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout,
+                   env=env or docker_env())
+    except CommandTimeout:
         return False, "the Docker engine did not answer"
     if proc.returncode != 0 or not proc.stdout.strip():
         return False, "no Docker engine is running (docker info failed)"
@@ -213,7 +213,7 @@ def stop(log: Callable[[str], None] = print) -> None:
             pass
     psutil.wait_procs([c for c in children if c.is_running()], timeout=10)
     for link in set(_docker_bridges()) - set(record.get("bridges_before", [])):
-        subprocess.run(["ip", "link", "delete", link], capture_output=True)   # ours only
+        run(["ip", "link", "delete", link], 10)   # ours only
     modules = Path("/lib/modules")
     if not record.get("lib_modules") and modules.is_dir() and not any(modules.iterdir()):
         modules.rmdir()
@@ -224,7 +224,6 @@ def stop(log: Callable[[str], None] = print) -> None:
 
 def _docker_bridges() -> list[str]:
     """docker0 and the br-<id> bridges of user-defined networks."""
-    out = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True,
-                         text=True).stdout
+    out = run(["ip", "-o", "link", "show", "type", "bridge"], 10).stdout
     names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
     return [n for n in names if n == "docker0" or n.startswith("br-")]

@@ -1,10 +1,15 @@
 """The translation catalogues and the Korean edition, kept in step with the English source.
 
-    python -m kubelab.i18n update     # English changed: add new msgids to every .po
-                                      # (a changed string keeps its old translation,
-                                      # marked fuzzy, until a translator checks it)
-    python -m kubelab.i18n generate   # compile the .mo files, write notebooks/ko/*.ipynb
-    python -m kubelab.i18n status     # what is untranslated or fuzzy
+    python tools/i18n.py update     # English changed: add new msgids to every .po
+                                    # (a changed string keeps its old translation,
+                                    # marked fuzzy, until a translator checks it)
+    python tools/i18n.py generate   # compile the .mo files, write notebooks/ko/*.ipynb
+    python tools/i18n.py status     # what is untranslated or fuzzy
+
+A tool of the checkout, not of the wheel: it reads the English chapters in notebooks/ and
+kubelab's source, and writes kubelab/_base/locale/ and notebooks/ko/. Run it from a
+checkout whose kubelab is installed (`pip install -e .`); tests/test_i18n.py loads it
+from here.
 
 What is an entry:
 - each markdown cell of an English chapter (msgid: the whole cell);
@@ -21,18 +26,24 @@ from __future__ import annotations
 import ast
 import copy
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kubelab._base.i18n import DOMAIN, FSTRING, LOCALE_DIR
+if TYPE_CHECKING:
+    import polib
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]          # the repository: tools/..
+if str(ROOT) not in sys.path:                       # this checkout's kubelab, installed
+    sys.path.insert(0, str(ROOT))                   # or not
+
+from kubelab._base.i18n import DOMAIN, FSTRING, LOCALE_DIR  # noqa: E402
 NOTEBOOKS = ROOT / "notebooks"
 PACKAGE = ROOT / "kubelab"
 TARGET_LANGS = ("ko",)
-# kubelab's own modules that are not scanned (another team's area; their messages stay
-# English until they adopt tr()).
-SKIP_MODULES = ("backends", "node", "i18n")
+# Every module of kubelab is scanned, the backends' included; only i18n itself is not.
+SKIP_MODULES = ("i18n",)
 LAB_CALLS = {"check": ("description", "hint"), "exercise": ("description", "hint"),
              "skip_unless": ("reason",), "say": ("text",)}
 LANG_LINE = re.compile(r'^lang = "[^"]*"', re.M)
@@ -142,7 +153,7 @@ def kubelab_messages() -> list[Message]:
     messages: dict[tuple, Message] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE)
-        if rel.parts[0] in SKIP_MODULES:
+        if SKIP_MODULES[0] in rel.parts:
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -182,7 +193,7 @@ def _header(domain: str, lang: str) -> dict[str, str]:
             "Content-Transfer-Encoding": "8bit", "Plural-Forms": "nplurals=1; plural=0;"}
 
 
-def update(lang: str, domain: str, wanted: list[Message]):
+def update(lang: str, domain: str, wanted: list[Message]) -> polib.POFile:
     """The catalogue for `domain` holding exactly `wanted`: kept translations stay; a
     changed string takes the old translation of the same cell (or place), marked fuzzy."""
     import polib
@@ -341,8 +352,12 @@ def cmd_generate() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    p = argparse.ArgumentParser(prog="python -m kubelab.i18n")
+    p = argparse.ArgumentParser(prog="python tools/i18n.py")
     p.add_argument("command", choices=["update", "generate", "status"])
     args = p.parse_args(argv)
     return {"update": cmd_update, "generate": cmd_generate, "status": cmd_status}[
         args.command]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from kubelab._base.i18n.catalog import main
-
-sys.exit(main())
