@@ -7,8 +7,10 @@ from kubelab._session.facts import (
     condition,
     condition_message,
     external_address,
+    fewest_ready_pods,
     image_tag,
     image_tags,
+    ingress_backend,
     ingress_routes,
     is_leaving,
     is_ready,
@@ -22,11 +24,13 @@ from kubelab._session.facts import (
     port_chain,
     ready_addresses,
     restarted_and_ready,
+    revisions,
     rollout_story,
     route_accepted,
+    service_port,
     shares,
     versions_ready_together,
     versions_side_by_side,
 )
 
-__all__ = ["backend_weights", "condition", "condition_message", "external_address", "image_tag", "image_tags", "ingress_routes", "is_leaving", "is_ready", "moment_without_pods", "never_fewer_ready", "node_ports", "owner", "path_type", "per_label", "per_node", "port_chain", "ready_addresses", "restarted_and_ready", "rollout_story", "route_accepted", "shares", "versions_ready_together", "versions_side_by_side"]
+__all__ = ["backend_weights", "condition", "condition_message", "external_address", "fewest_ready_pods", "image_tag", "image_tags", "ingress_backend", "ingress_routes", "is_leaving", "is_ready", "moment_without_pods", "never_fewer_ready", "node_ports", "owner", "path_type", "per_label", "per_node", "port_chain", "ready_addresses", "restarted_and_ready", "revisions", "rollout_story", "route_accepted", "service_port", "shares", "versions_ready_together", "versions_side_by_side"]

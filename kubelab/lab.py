@@ -70,7 +70,7 @@ class Lab:
         self.scope = Scope(self.cluster, self.namespace, self.chapter, self.reads,
                            self.results, learner=self.workshop)
         self.grading = Grading(self.chapter, self.results, self.reads, self.scope, self)
-        self.tools = Tools(self.cluster, self.commands, self.scope, self)
+        self.tools = Tools(self.cluster, self.commands, self.scope, self.reads)
 
     @property
     def api(self) -> Any:  # kubernetes.client.ApiClient

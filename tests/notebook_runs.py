@@ -3,6 +3,7 @@ that execute chapters (tests/test_notebooks.py on the session's lab, and the rea
 modules on theirs). A helper module, not a test module: nothing here is collected."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -22,13 +23,24 @@ def report(line: str, path: Path = REPORT) -> None:
         f.write(line + "\n")
 
 
-def execute(notebook: Path, out: Path, parameters: dict) -> tuple[object, str]:
+def execute(notebook: Path, out: Path, parameters: dict, *,
+            wrong_answers: bool = True) -> tuple[object, str]:
     """Run a chapter with papermill; return the executed notebook and a line of figures:
-    code cells, skipped cells, checks passed, seconds."""
+    code cells, skipped cells, checks passed, seconds. `wrong_answers=False`: its
+    exercises run their solutions without first trying every stored wrong answer, for a
+    pass whose checks another pass already tried them on (same chapter, same checks)."""
     start = time.monotonic()
-    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
-                               parameters=parameters, cwd=str(notebook.parent),
-                               progress_bar=False)
+    saved = os.environ.get("KUBELAB_WRONG_ANSWERS")
+    os.environ["KUBELAB_WRONG_ANSWERS"] = "1" if wrong_answers else "0"   # the kernel's
+    try:
+        papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
+                                   parameters=parameters, cwd=str(notebook.parent),
+                                   progress_bar=False)
+    finally:
+        if saved is None:
+            os.environ.pop("KUBELAB_WRONG_ANSWERS", None)
+        else:
+            os.environ["KUBELAB_WRONG_ANSWERS"] = saved
     nb = nbformat.read(out, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     return nb, (f"{len(code)} code cells, {skipped_cells(nb)} skipped, "

@@ -69,6 +69,110 @@ def test_no_answer_shows_above_its_fold(path):
             assert text not in unfolded, f"{exercise_id}: {text!r} is visible above the fold"
 
 
+def cell_text(source: str) -> str:
+    """The text of a code cell's string literals (f-strings' literal parts), joined."""
+    return "\n".join(n.value for n in ast.walk(ast.parse(catalog._python_source(source)))
+                     if isinstance(n, ast.Constant) and isinstance(n.value, str))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_exercise_has_wrong_answers_its_check_must_refuse(path):
+    """Beside each solution, the mistakes learners make (issue 23): CI applies each and
+    wants the check to refuse it with words that point at the mistake. Each says what it
+    does, which words its refusal must print, and belongs to an exercise of the chapter;
+    at least one of its words is the check cell's own text (its description, hint, or
+    the detail it formats); the others may be data the detail shows."""
+    calls = {call.args[0].value: cell for call, cell in exercise_calls(path)}
+    wrong = solutions.wrong_answers(path.stem)
+    for exercise_id in calls:
+        mine = [fn for fn in wrong if fn.wrong_for == exercise_id]
+        assert mine, f"{path.stem}: exercise {exercise_id} has no wrong answer to refuse"
+    for fn in wrong:
+        assert fn.wrong_for in calls, f"{fn.__name__}: no exercise {fn.wrong_for!r} here"
+        assert solutions.describe(fn) != fn.__name__, f"{fn.__name__}: say what it does"
+        assert fn.shows and all(w.strip() for w in fn.shows), fn.__name__
+        text = cell_text(calls[fn.wrong_for]).lower()
+        assert any(w.lower() in text for w in fn.shows), (
+            f"{fn.__name__}: none of {fn.shows} is in the description, hint or detail of "
+            "its check cell (the others may be data the detail shows)")
+        if fn.undo is not None:
+            assert solutions.describe(fn.undo) != fn.undo.__name__, fn.undo.__name__
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_solutions_wrong_answers_and_undos_take_what_the_check_cell_gives(path):
+    """Each is called as fn(lab, **given), with the `given` of its exercise's call."""
+    import inspect
+    for call, _ in exercise_calls(path):
+        exercise_id = call.args[0].value
+        given = next((k.value for k in call.keywords if k.arg == "given"), None)
+        keys = [k.value for k in given.keys] if isinstance(given, ast.Dict) else []
+        fns = [solutions.find(path.stem, exercise_id)]
+        for fn in solutions.wrong_answers(path.stem, exercise_id):
+            fns += [fn] + ([fn.undo] if fn.undo else [])
+        for fn in fns:
+            inspect.signature(fn).bind(None, **dict.fromkeys(keys))
+
+
+def test_a_wrong_answer_is_refused_then_the_solution_runs(monkeypatch, capsys):
+    """The order CI follows (no cluster: a Grading with stand-ins): the unsolved check
+    fails, each wrong answer is refused with its words and undone, then the solution
+    passes; a wrong answer that passes, or a refusal without its words, is ExerciseUnfit."""
+    from kubelab._base.errors import ExerciseUnfit
+    from kubelab._session.grading import Grading
+    from kubelab._session.solutions import wrong
+
+    monkeypatch.setenv("KUBELAB_SOLVE", "1")
+
+    class Scope:
+        learner = False
+
+    class Reads:
+        def wait_for(self, *a, **kw):
+            return []
+
+    state = {"value": 0, "ran": []}
+    grading = Grading("00-start-here", [], Reads(), Scope(), subject=state)
+
+    def reset(lab):
+        """set it back to 0"""
+        lab["ran"].append("undo")
+        lab["value"] = 0
+
+    @wrong("x", shows=("seen 3", "four"), undo=reset)
+    def three(lab):
+        """set it to 3"""
+        lab["ran"].append("three")
+        lab["value"] = 3
+
+    def solve(lab):
+        """set it to 4"""
+        lab["ran"].append("solve")
+        lab["value"] = 4
+
+    condition = lambda: (state["value"] == 4, f"seen {state['value']}")  # noqa: E731
+    grading.exercise("x", "the value is 4", condition, "make it four", solution=solve,
+                     wrong=[three])
+    assert state["ran"] == ["three", "undo", "solve"]
+    assert [r.passed for r in grading.results] == [True]
+    assert "refused, as it should be" in capsys.readouterr().out
+
+    state.update(value=0, ran=[])
+    three.shows = ("nothing like this",)
+    with pytest.raises(ExerciseUnfit, match="does not point at the mistake"):
+        grading.exercise("x", "the value is 4", condition, "make it four", solution=solve,
+                         wrong=[three])
+    state.update(value=0, ran=[])
+
+    @wrong("x", shows=())
+    def four(lab):
+        """set it to 4 (not a mistake at all)"""
+        lab["value"] = 4
+    with pytest.raises(ExerciseUnfit, match="accepted a wrong answer"):
+        grading.exercise("x", "the value is 4", condition, "make it four", solution=solve,
+                         wrong=[four])
+
+
 def test_solutions_are_found_by_chapter_and_id():
     fn = solutions.find("00-start-here", "scale-web")
     assert solutions.describe(fn) == "kubectl scale deployment/web --replicas=4"
@@ -119,6 +223,42 @@ def test_rollout_facts():
     assert facts.versions_side_by_side(ROLLING) and not facts.moment_without_pods(ROLLING)
     assert not facts.never_fewer_ready(RECREATE[2:], 4)
     assert facts.rollout_story(ROLLING[-1:]) == "ready/pods per ReplicaSet: 0/0+4/4"
+
+
+def pod(name, ready, leaving=False):
+    meta = {"name": name, **({"deletionTimestamp": "now"} if leaving else {})}
+    return {"metadata": meta, "status": {"conditions": [
+        {"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def test_fewest_ready_pods_reads_a_live_view_of_pods():
+    """05a: one old pod at a time keeps 2 Ready; all at once leaves none."""
+    a, b, c = pod("a", True), pod("b", True), pod("c", True)
+    listing = [{"a": a}, {"a": a, "b": b}, {"a": a, "b": b, "c": c}]
+    one_by_one = listing + [{"a": pod("a", True, True), "b": b, "c": c, "d": pod("d", False)},
+                            {"b": b, "c": c, "d": pod("d", True)}]
+    all_at_once = listing + [{"a": pod("a", True, True), "b": pod("b", True, True),
+                              "c": pod("c", True, True)},
+                             {"d": pod("d", True), "e": pod("e", False)}]
+    assert facts.fewest_ready_pods(one_by_one, 2) == 2
+    assert facts.fewest_ready_pods(all_at_once, 2) == 1
+    assert facts.fewest_ready_pods(listing[:1], 2) is None
+
+
+def test_revisions_and_the_port_an_ingress_names():
+    rs = [{"metadata": {"name": f"web-{h}", "annotations": {
+        "deployment.kubernetes.io/revision": str(r)}}} for h, r in (("aa", 3), ("bb", 5))]
+    assert facts.revisions(rs + [{"metadata": {"name": "bare"}}]) == {3: "web-aa", 5: "web-bb"}
+    ing = {"spec": {"rules": [{"host": "shop.example.test", "http": {"paths": [
+        {"path": "/admin", "backend": {"service": {"name": "admin",
+                                                   "port": {"number": 80}}}}]}}]}}
+    backend = facts.ingress_backend(ing, "shop.example.test", "/admin")
+    assert backend == {"name": "admin", "port": {"number": 80}}
+    svc = {"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}
+    assert facts.service_port(svc, backend["port"])["targetPort"] == 8080
+    assert facts.service_port(svc, {"name": "http"})["port"] == 80
+    assert facts.service_port(svc, {"number": 8080}) is None
+    assert facts.service_port(None, {"number": 80}) is None
 
 
 def test_per_label_counts_endpoints_and_answers_by_track():

@@ -190,7 +190,7 @@ CONTAINER_REASONS = (features.FEATURES["containers"], features.FEATURES["host-ne
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_runs_on_kind(kl, notebook, tmp_path):
     nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.kind.ipynb",
-                          {"backend": "auto"})
+                          {"backend": "auto"}, wrong_answers=False)
     report(f"{notebook.stem} on kind: {figures}")
     assert checks_passed(nb) > 0
     skipped = [o.get("text", "") for c in nb.cells if c.cell_type == "code"

@@ -198,7 +198,8 @@ def test_chapter_01_runs_its_multi_node_cells(nodes, tmp_path):
     recordings."""
     nodes["lab"].cleanup()
     notebook = ROOT / "notebooks" / "01-minikube.ipynb"
-    nb, figures = execute(notebook, tmp_path / "01-minikube.nodes.ipynb", {"backend": "auto"})
+    nb, figures = execute(notebook, tmp_path / "01-minikube.nodes.ipynb", {"backend": "auto"},
+                          wrong_answers=False)
     report(f"01-minikube on the local backend with 3 nodes: {figures}")
     skips = [line for cell in nb["cells"] if cell["cell_type"] == "code"
              for out in cell.get("outputs", []) for line in "".join(out.get("text", ""))
@@ -210,7 +211,8 @@ def test_chapter_01_runs_its_multi_node_cells(nodes, tmp_path):
 def test_chapter_02_runs_every_cell(nodes, tmp_path):
     nodes["lab"].cleanup()
     notebook = ROOT / "notebooks" / "02-k3s.ipynb"
-    nb, figures = execute(notebook, tmp_path / "02-k3s.nodes.ipynb", {"backend": "auto"})
+    nb, figures = execute(notebook, tmp_path / "02-k3s.nodes.ipynb", {"backend": "auto"},
+                          wrong_answers=False)
     report(f"02-k3s on the local backend with 3 nodes: {figures}")
     assert skipped_cells(nb) == 0
     assert checks_passed(nb) > 0

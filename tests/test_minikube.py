@@ -171,7 +171,7 @@ CONTAINER_REASONS = ("containers", "host-network", "minikube")
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_runs_on_minikube(mk, notebook, tmp_path):
     nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.minikube.ipynb",
-                          {"backend": "auto"})
+                          {"backend": "auto"}, wrong_answers=False)
     recorded = checks.record_skipped_cells(nb, notebook.stem, "minikube")
     report(f"{notebook.stem} on minikube: {figures}, {recorded} cells recorded for the "
            "sandbox")

@@ -302,6 +302,13 @@ def test_bad_learner_lists_are_explained(names, count, problem):
         workshop.learners_from(names, count, "ws")
 
 
-def test_too_many_learners_for_the_fixed_nodeport_band():
-    with pytest.raises(KubelabError, match="too many learners"):
-        workshop.node_port_base(workshop.MAX_LEARNERS)
+def test_no_limit_on_the_number_of_learners():
+    assert len(workshop.learners_from(None, 500, "ws")) == 500
+    assert not hasattr(workshop, "MAX_LEARNERS")
+
+
+def test_the_ledger_writes_issued_ports_as_ranges():
+    from kubelab.workshop.ports import format_ports, parse_ports
+    ports = {30000, 30001, 30002, 30005, 31000, 31001}
+    assert format_ports(ports) == "30000-30002,30005,31000-31001"
+    assert parse_ports(format_ports(ports)) == ports and parse_ports("") == set()

@@ -18,6 +18,7 @@ import pkgutil
 
 from kubelab._backends.base import REGISTRY, Backend, Log, Options
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._cluster.cluster import Cluster, current
 
 SHARED = {"base", "addons", "docker_nodes"}     # toolkits the backends share, not backends
@@ -45,17 +46,17 @@ def choose(backend: str = "auto") -> tuple[str, str]:
     """The backend to use and why, e.g. ('sandbox', 'kind: kind is not installed; ...')."""
     if backend != "auto":
         if backend not in BACKENDS:
-            raise KubelabError(f"unknown backend {backend!r}.",
-                               f"use one of: auto, {', '.join(BACKENDS)}.")
-        return backend, "named by you"
+            raise KubelabError(tr("unknown backend {name!r}.", name=backend),
+                               tr("use one of: auto, {names}.", names=", ".join(BACKENDS)))
+        return backend, tr("named by you")
     reasons = []
     for name in AUTO_ORDER:
         ok, why = BACKENDS[name].available()
         if ok:
             return name, "; ".join(reasons + [f"{name}: {why}"])
         reasons.append(f"{name}: {why}")
-    raise KubelabError("no backend can start here: " + "; ".join(reasons),
-                       "run `kubelab doctor`.")
+    raise KubelabError(tr("no backend can start here: {reasons}", reasons="; ".join(reasons)),
+                       tr("run `kubelab doctor`."))
 
 
 def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
@@ -67,12 +68,18 @@ def up(backend: str = "auto", log: Log = print, **options: object) -> Cluster:
     if running is not None:
         if running.backend == name or backend == "auto":
             ok, _ = running.reachable()
-            if ok:
-                log(f"the lab is already up: backend {running.backend}, "
-                    f"context {running.context}")
+            if ok and not BACKENDS[running.backend].stopped(running):
+                log(tr("the lab is already up: backend {backend}, context {context}",
+                       backend=running.backend, context=running.context))
                 return running
+            # down or part of it stopped: its backend brings it back on its data if it can
+            revived = BACKENDS[running.backend].revive(running, Options(log=log))
+            if revived is not None:
+                log(tr("the lab is back: backend {backend}, context {context}",
+                       backend=running.backend, context=running.context))
+                return revived
         down(log=log)
-    log(f"backend: {name} ({why})")
+    log(tr("backend: {name} ({why})", name=name, why=why))
     known = {k: v for k, v in options.items() if k in Options.__dataclass_fields__}
     return BACKENDS[name].up(Options(log=log, **known))
 
@@ -85,12 +92,14 @@ def check_nodes(name: str, nodes: object) -> None:
     able = ", ".join(n for n, b in BACKENDS.items()
                      if n != name and (b.max_nodes is None or b.max_nodes >= nodes))
     if most == 1:
-        raise KubelabError(f"the {name} backend does not make nodes; --nodes {nodes} asks "
-                           "for more than one.",
-                           f"leave --nodes out, or use a backend that makes them: {able}.")
-    raise KubelabError(f"the {name} backend makes at most {most} nodes; --nodes {nodes} "
-                       "asks for more.",
-                       f"use --nodes {most} or less, or a backend with more nodes: {able}.")
+        raise KubelabError(tr("the {name} backend does not make nodes; --nodes {nodes} asks "
+                              "for more than one.", name=name, nodes=nodes),
+                           tr("leave --nodes out, or use a backend that makes them: {able}.",
+                              able=able))
+    raise KubelabError(tr("the {name} backend makes at most {most} nodes; --nodes {nodes} "
+                          "asks for more.", name=name, most=most, nodes=nodes),
+                       tr("use --nodes {most} or less, or a backend with more nodes: {able}.",
+                          most=most, able=able))
 
 
 def down(log: Log = print) -> None:
@@ -99,9 +108,10 @@ def down(log: Log = print) -> None:
         # an `up` that died before recording the lab: each backend removes what it left
         if [name for name, b in BACKENDS.items() if b.clean_interrupted(log)]:
             return
-        log("no lab cluster is recorded; nothing to stop")
+        log(tr("no lab cluster is recorded; nothing to stop"))
         return
     BACKENDS[cluster.backend].down(cluster, log)
     Cluster.forget()
-    log(f"stopped the {cluster.backend} lab" if cluster.created_by_kubelab
-        else f"forgot context {cluster.context} (the cluster itself was not kubelab's)")
+    log(tr("stopped the {backend} lab", backend=cluster.backend) if cluster.created_by_kubelab
+        else tr("forgot context {context} (the cluster itself was not kubelab's)",
+                context=cluster.context))

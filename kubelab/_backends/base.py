@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar
 
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._cluster.cluster import Cluster
 
 Log = Callable[[str], None]
@@ -57,6 +58,17 @@ class Backend:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ hooks with defaults
+    def stopped(self, cluster: Cluster) -> list[str]:
+        """What of a recorded lab of this backend is not running as `up` left it (a
+        crashed component, say); `up` then revives it, even if its API server answers."""
+        return []
+
+    def revive(self, cluster: Cluster, options: Options) -> Cluster | None:
+        """A recorded lab of this backend that does not answer, or has something
+        `stopped`: bring it back as it was, its data kept, and return it; None when it
+        cannot be (after saying why in one line): `up` then removes it and makes a new one."""
+        return None
+
     def clean_interrupted(self, log: Log) -> bool:
         """With no lab recorded: remove what an `up` that died before recording the lab
         left behind, and say so. True when there was something to remove."""
@@ -105,8 +117,11 @@ class Backend:
 def _no_node_power(backend: str, verb: str) -> KubelabError:
     able = ", ".join(b.name for b in REGISTRY.values()
                      if type(b).node_stop is not Backend.node_stop)
-    return KubelabError(f"the {backend} backend cannot {verb} a node.",
-                        f"use a backend whose nodes can be stopped: {able or 'none here'}.")
+    problem = (tr("the {backend} backend cannot start a node.", backend=backend)
+               if verb == "start" else
+               tr("the {backend} backend cannot stop a node.", backend=backend))
+    return KubelabError(problem, tr("use a backend whose nodes can be stopped: {able}.",
+                                    able=able or tr("none here")))
 
 
 REGISTRY: dict[str, Backend] = {}

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from kubelab._backends.base import Backend, Log, Options, register
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._cluster.cluster import Cluster, require_context, user_kubeconfig
 
 
 def up(context: str | None = None, kubeconfig: str | None = None, **_: object) -> Cluster:
     if not context:
-        raise KubelabError("the existing backend needs the context to use.",
-                           "pass `--context NAME` (see `kubectl config get-contexts`).")
+        raise KubelabError(tr("the existing backend needs the context to use."),
+                           tr("pass `--context NAME` (see `kubectl config get-contexts`)."))
     path = user_kubeconfig(kubeconfig)
     require_context(path, context)
     cluster = Cluster(backend="existing", kubeconfig=str(path), context=context,
                       created_by_kubelab=False, name=context)
     ok, why = cluster.reachable()
     if not ok:
-        raise KubelabError(f"context {context!r} does not answer: {why}",
-                           "check that cluster is running, or choose another context.")
+        raise KubelabError(tr("context {context!r} does not answer: {why}", context=context,
+                              why=why),
+                           tr("check that cluster is running, or choose another context."))
     cluster.save()
     return cluster
 
@@ -28,7 +30,7 @@ def down(cluster: Cluster) -> None:
 
 
 def available() -> tuple[bool, str]:
-    return True, "any context you name with --context"
+    return True, tr("any context you name with --context")
 
 
 class Existing(Backend):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kubelab._backends.base import Backend, Log, Options, register
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import N_, tr
 from kubelab._cluster.cluster import Cluster
 from kubelab._system.paths import state_dir
 
@@ -17,18 +18,19 @@ CONTEXT = "default"   # the context name K3s writes
 
 def available() -> tuple[bool, str]:
     if not K3S_KUBECONFIG.exists():
-        return False, f"no K3s kubeconfig at {K3S_KUBECONFIG}"
+        return False, tr("no K3s kubeconfig at {path}", path=K3S_KUBECONFIG)
     if not os.access(K3S_KUBECONFIG, os.R_OK):
-        return False, (f"{K3S_KUBECONFIG} is not readable: install K3s with "
-                       "--write-kubeconfig-mode 644, or copy it with sudo")
-    return True, f"K3s kubeconfig at {K3S_KUBECONFIG}"
+        return False, tr("{path} is not readable: install K3s with --write-kubeconfig-mode "
+                         "644, or copy it with sudo", path=K3S_KUBECONFIG)
+    return True, tr("K3s kubeconfig at {path}", path=K3S_KUBECONFIG)
 
 
 def up(**_: object) -> Cluster:
     ok, why = available()
     if not ok:
-        raise KubelabError(f"the k3s backend cannot be used: {why}.",
-                           "install K3s (see notebooks/02-k3s), or choose another backend.")
+        raise KubelabError(tr("the k3s backend cannot be used: {why}.", why=why),
+                           tr("install K3s (see notebooks/02-k3s), or choose another "
+                              "backend."))
     copy = state_dir() / "k3s-kubeconfig"
     shutil.copyfile(K3S_KUBECONFIG, copy)
     copy.chmod(0o600)
@@ -46,7 +48,7 @@ class K3s(Backend):
     name = "k3s"
     summary = "an existing K3s install, through a private 0600 copy of its kubeconfig"
     features = frozenset({"containers", "k3s", "cluster-admin"})
-    fix = "install K3s to use it (optional)"
+    fix = N_("install K3s to use it (optional)")
     max_nodes = 1
 
     def available(self) -> tuple[bool, str]:

@@ -13,8 +13,23 @@ LESSON_LABEL = "kubelab.dev/lesson"            # on a chapter's namespaces: the 
 # ------------------------------------------------------------------ workshops
 WORKSHOP_LABEL = "kubelab.dev/workshop"        # on everything a workshop made: its name
 LEARNER_LABEL = "kubelab.dev/learner"          # on a learner's objects: the learner's name
-NODE_PORT_ANNOTATION = "kubelab.dev/node-port-base"   # on a learner's namespaces: the
-#                                                       first of their two fixed nodePorts
+NODE_PORT_ANNOTATION = "kubelab.dev/node-port-base"   # before issue 21: the first of
+#                                                       two consecutive fixed nodePorts
+NODE_PORTS_ANNOTATION = "kubelab.dev/node-ports"      # on a learner's namespaces: their
+#                                                       fixed nodePorts, "31000,31007"
+SLOT_ANNOTATION = "kubelab.dev/slot"           # on a learner's namespaces: their number in
+#                                                the workshop, never given to another
+# A learner's fixed nodePorts are held, until a chapter uses one, by NodePort Services of
+# the workshop's own in their first namespace (kubelab-node-port-0, -1), so the
+# apiserver's allocator gives the port to nobody else. The annotation says which.
+RESERVATION_ANNOTATION = "kubelab.dev/reserves-node-port"   # "0" or "1"
+# On the workshop's ValidatingAdmissionPolicy (cluster-wide, one per workshop, out of the
+# learners' reach): the next slot, and every nodePort ever issued (never issued twice).
+NEXT_SLOT_ANNOTATION = "kubelab.dev/next-slot"
+ISSUED_PORTS_ANNOTATION = "kubelab.dev/issued-node-ports"   # "30000-30009,30012"
+# In a learner's kubeconfig, an extension of its context: {"workshop": WS, "learner": NAME},
+# so a notebook can name the fix when the login has expired.
+LOGIN_EXTENSION = "kubelab.dev/workshop-login"
 SECOND_NAMESPACE_SUFFIX = "-b"                 # a learner's second namespace: NAMESPACE-b
 LEARNER_SERVICE_ACCOUNT = "learner"            # in the learner's first namespace: the login
 LEARNER_ROLE = "kubelab-learner"               # Role and RoleBinding in both namespaces
@@ -32,3 +47,8 @@ def learner_namespace(workshop: str, learner: str) -> str:
 def learner_namespaces(namespace: str) -> list[str]:
     """A learner's two namespaces, from the first."""
     return [namespace, f"{namespace}{SECOND_NAMESPACE_SUFFIX}"]
+
+
+def node_port_reservation(which: int) -> str:
+    """The Service that holds a learner's `which`-th fixed nodePort until a chapter uses it."""
+    return f"kubelab-node-port-{which}"

@@ -98,7 +98,8 @@ def minor(version: str) -> int:
 # Container images the chapters use, pinned. Notebooks may use no other image
 # (tests/test_notebooks_static.py checks). Each is one the local backend can build from
 # source here under the same name and tag: agnhost 2.63.0 is Kubernetes v1.36.3's
-# test/images/agnhost, 2.59 the one in v1.35.0 (the "previous version" in rollouts), and
+# test/images/agnhost, 2.59 the one in v1.35.0 (the "previous version" in rollouts; its
+# own source, compiled with v1.36.3's libraries in the one module graph), and
 # busybox 1.35.0 is the release Debian bookworm's busybox-static (glibc, static) carries.
 IMAGES = {
     "agnhost": f"registry.k8s.io/e2e-test-images/agnhost:{AGNHOST}",

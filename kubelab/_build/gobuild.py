@@ -17,10 +17,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._system.paths import publish_dir
+from kubelab._system.run import run
 
 CONTROL_PLANE_KUBERNETES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 CONTROL_PLANE_COMMANDS = (*CONTROL_PLANE_KUBERNETES, "kwok")
@@ -30,10 +33,10 @@ def go_binary() -> str:
     go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists()
                                 else None)
     if not go:
-        raise KubelabError("Go is needed to build the control plane from source, and it is "
-                           "not installed.",
-                           "install Go 1.26 or newer (Debian golang, conda-forge go, or "
-                           "go.dev), or provide the binaries through KUBELAB_*_BINARY.")
+        raise KubelabError(tr("Go is needed to build the control plane from source, and it "
+                              "is not installed."),
+                           tr("install Go 1.26 or newer (Debian golang, conda-forge go, or "
+                              "go.dev), or provide the binaries through KUBELAB_*_BINARY."))
     return go
 
 
@@ -95,11 +98,12 @@ def run_go(args: list[str], cwd: Path, log, every: float | None = None,  # noqa:
         lines = stderr.strip().splitlines()
         errors = [ln for ln in lines if ln.startswith("#") or ":" in ln]
         tail = "\n".join((errors or lines)[-15:])
-        raise KubelabError(f"`go {' '.join(args)}` failed after {seconds:.0f} s:\n{tail}",
-                           "check that the Go module proxy is reachable (GOPROXY) and Go is "
-                           "1.26 or newer.")
+        raise KubelabError(tr("`go {args}` failed after {seconds:.0f} s:\n{tail}",
+                              args=" ".join(args), seconds=seconds, tail=tail),
+                           tr("check that the Go module proxy is reachable (GOPROXY) and Go "
+                              "is 1.26 or newer."))
     if seconds >= 5:
-        log(f"  done in {seconds:.0f} s: go {summary}")
+        log(tr("  done in {seconds:.0f} s: go {summary}", seconds=seconds, summary=summary))
     return "".join(out)
 
 
@@ -109,13 +113,15 @@ def progress_note(stderr_lines: list[str], seconds: float) -> str:
     lines = [line.strip() for line in list(stderr_lines) if line.strip()]
     packages = [line for line in lines if " " not in line and not line.startswith("#")]
     downloads = [line.split(" ", 2)[2] for line in lines if line.startswith("go: downloading ")]
-    note = f"{seconds:.0f} s so far"
+    note = tr("{seconds:.0f} s so far", seconds=seconds)
     if packages:
-        note += f"; {len(packages)} packages compiled, last {packages[-1]}"
+        note += tr("; {count} packages compiled, last {package}", count=len(packages),
+                   package=packages[-1])
     if downloads:
-        note += f"; {len(downloads)} modules downloaded, last {downloads[-1]}"
+        note += tr("; {count} modules downloaded, last {module}", count=len(downloads),
+                   module=downloads[-1])
     if not packages and not downloads:
-        note += "; still running (Go prints nothing until it is done)"
+        note += tr("; still running (Go prints nothing until it is done)")
     return note
 
 
@@ -191,6 +197,8 @@ KUBERNETES_PACKAGES = {
 }
 # Bump when the recipe of the one module graph changes: it is part of the cache keys.
 GRAPH = "one-graph-1"
+# Bump when the kubernetes-node group's recipe changes (2: the previous agnhost in the graph).
+NODE_RECIPE = "2"
 
 
 def control_plane_digest() -> str:
@@ -261,35 +269,54 @@ def build_kwokctl(out: Path, log) -> None:  # noqa: ANN001
                 f"{module}/cmd/kwokctl"], work, log)
 
 
-def _build_kubernetes_programs(kubernetes: str, programs: dict[str, tuple[str, str]],
-                               out: Path, log) -> None:  # noqa: ANN001
-    """programs: output name -> (package, ldflags), built from one Kubernetes release (the
-    pinned one in the control plane's module graph, kubernetes_graph)."""
+def _build_kubernetes_programs(programs: dict[str, tuple[str, str]], out: Path, log,  # noqa: ANN001
+                               prepare: Callable[[Path], None] | None = None) -> None:
+    """programs: output name -> (package, ldflags), built in the one module graph of the
+    pinned Kubernetes release (kubernetes_graph); `prepare` adds sources to the work
+    directory first."""
     with tempfile.TemporaryDirectory(prefix="kubelab-k8s-") as tmp:
         work = Path(tmp)
-        if kubernetes == versions.KUBERNETES:
-            kubernetes_graph(work, log)
-        else:
-            upstream = _module_gomod(versions.GO_MODULES["kubernetes"], kubernetes, work, log)
-            _prepare(work, kubernetes_wrapper_gomod(upstream, kubernetes),
-                     sorted({pkg for pkg, _ in programs.values()}), log)
+        kubernetes_graph(work, log)
+        if prepare:
+            prepare(work)
         for name, (pkg, ldflags) in programs.items():
             run_go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(out / name), pkg],
                    work, log)
 
 
+PREVIOUS_AGNHOST = "agnhost-prev"    # its source's directory in the work module
+
+
+def previous_agnhost_source(work: Path, log) -> None:  # noqa: ANN001
+    """agnhost's previous release (the "old version" of the chapters' rollouts) from its
+    own source, test/images/agnhost of Kubernetes AGNHOST_PREV_KUBERNETES, placed in the
+    work module and compiled in the pinned release's module graph. A module graph of its
+    own for one test program took two minutes of a cold build, to compile client-go and
+    the API types once more; its own packages are what make it that version."""
+    info = json.loads(run_go(["mod", "download", "-json",
+                              f"{versions.GO_MODULES['kubernetes']}@"
+                              f"{versions.AGNHOST_PREV_KUBERNETES}"], work, log))
+    dest = work / PREVIOUS_AGNHOST
+    shutil.copytree(Path(info["Dir"]) / "test" / "images" / "agnhost", dest)
+    own = f"{versions.GO_MODULES['kubernetes']}/test/images/agnhost/"
+    for path in sorted(dest.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)      # the module cache is read-only
+        if path.suffix == ".go":
+            text = path.read_text()
+            if own in text:
+                path.write_text(text.replace(f'"{own}', f'"kubelab.local/control-plane/'
+                                                        f'{PREVIOUS_AGNHOST}/'))
+
+
 def build_kubernetes_node(out: Path, log) -> None:  # noqa: ANN001
     """kubelet and kube-proxy of the pinned release, and the images' agnhost binaries."""
-    agnhost = KUBERNETES_PACKAGES["agnhost"]
-    _build_kubernetes_programs(versions.KUBERNETES, {
+    _build_kubernetes_programs({
         "kubelet": (KUBERNETES_PACKAGES["kubelet"], kubernetes_ldflags()),
         "kube-proxy": (KUBERNETES_PACKAGES["kube-proxy"], kubernetes_ldflags()),
-        "agnhost": (agnhost, f"-s -w -X main.Version={versions.AGNHOST}"),
-    }, out, log)
-    _build_kubernetes_programs(versions.AGNHOST_PREV_KUBERNETES, {
-        f"agnhost-{versions.AGNHOST_PREV}": (agnhost,
+        "agnhost": (KUBERNETES_PACKAGES["agnhost"], f"-s -w -X main.Version={versions.AGNHOST}"),
+        f"agnhost-{versions.AGNHOST_PREV}": (f"./{PREVIOUS_AGNHOST}",
                                             f"-s -w -X main.Version={versions.AGNHOST_PREV}"),
-    }, out, log)
+    }, out, log, prepare=lambda work: previous_agnhost_source(work, log))
     _build_pause(out, log)
 
 
@@ -297,9 +324,8 @@ def build_kubernetes_kind(out: Path, log) -> None:  # noqa: ANN001
     """What a kind node image carries beside the kubelet, from the pinned release: kubeadm
     (sets the node up) and kubectl (kind applies manifests with it). The control plane's
     images carry the one multi-call program (build_control_plane), not a second build."""
-    _build_kubernetes_programs(versions.KUBERNETES, {
-        name: (KUBERNETES_PACKAGES[name], kubernetes_ldflags())
-        for name in ("kubeadm", "kubectl")}, out, log)
+    _build_kubernetes_programs({name: (KUBERNETES_PACKAGES[name], kubernetes_ldflags())
+                                for name in ("kubeadm", "kubectl")}, out, log)
 
 
 def _build_pause(out: Path, log) -> None:  # noqa: ANN001
@@ -310,15 +336,15 @@ def _build_pause(out: Path, log) -> None:  # noqa: ANN001
     source = Path(info["Dir"]) / "build" / "pause" / "linux" / "pause.c"
     cc = shutil.which("gcc") or shutil.which("cc")
     if not cc:
-        raise KubelabError("a C compiler is needed to build the pause program.",
-                           "install gcc (Debian: apt-get install gcc libc6-dev).")
+        raise KubelabError(tr("a C compiler is needed to build the pause program."),
+                           tr("install gcc (Debian: apt-get install gcc libc6-dev)."))
     cmd = [cc, "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{versions.PAUSE}",
            "-o", str(out / "pause"), str(source)]
     log("$ cc -static pause.c")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = run(cmd, 300)
     if proc.returncode != 0:
-        raise KubelabError(f"compiling pause failed:\n{proc.stderr[-800:]}",
-                           "install libc6-dev (static glibc) beside gcc.")
+        raise KubelabError(tr("compiling pause failed:\n{error}", error=proc.stderr[-800:]),
+                           tr("install libc6-dev (static glibc) beside gcc."))
 
 
 # Node programs from ordinary Go modules: group -> [(output, package, ldflags, tags)].
@@ -336,8 +362,8 @@ def _node_programs(group: str) -> list[tuple[str, str, str, str]]:
     if group == "cri-tools":
         return [("crictl", f"{module}/cmd/crictl",
                  f"-s -w -X {module}/pkg/version.Version={version}", "")]
-    if group == "coredns":
-        return [("coredns", module, f"-s -w -X {module}/coremain.GitCommit={version}", "")]
+    if group == "coredns":      # "." is the main coredns_main() writes (its plugin set)
+        return [("coredns", ".", f"-s -w -X {module}/coremain.GitCommit={version}", "")]
     if group == "metallb":
         return [("metallb-controller", f"{module}/controller",
                  "-s -w", "")]
@@ -377,6 +403,39 @@ def inherited_directives(gomod: str, module_dir: Path) -> list[str]:
     return out
 
 
+# CoreDNS plugins a cluster's Corefile never names, whose client libraries (cloud SDKs,
+# etcd, gRPC, QUIC, tracing) were most of CoreDNS's build: kubeadm's, kind's, minikube's
+# and kubelab's Corefiles use errors, health, ready, kubernetes, prometheus, forward,
+# cache, loop, reload, loadbalance, hosts and log, all kept, with every other small one.
+COREDNS_LEFT_OUT = ("geoip", "quic", "grpc_server", "https3", "trace", "dnstap", "route53",
+                    "azure", "clouddns", "etcd", "grpc", "view", "nomad")
+# Directives whose package is not plugin/<directive>.
+COREDNS_PACKAGES = {"prometheus": "github.com/coredns/coredns/plugin/metrics",
+                    "on": "github.com/coredns/caddy/onevent"}
+# Bump when the plugin set changes: part of the coredns group's cache key.
+COREDNS_BUILD = "k8s-plugins-1"
+
+
+def coredns_main(module_dir: Path) -> str:
+    """A main package for CoreDNS with the plugins a Kubernetes cluster uses, as CoreDNS
+    documents for builds with a plugin set of their own: it imports each plugin and sets
+    dnsserver.Directives to upstream's order (read from this version's
+    core/dnsserver/zdirectives.go) without the ones left out."""
+    text = (module_dir / "core" / "dnsserver" / "zdirectives.go").read_text()
+    block = text[text.index("var Directives = []string{"):]
+    directives = re.findall(r'"([a-z0-9_]+)"', block[:block.index("}")])
+    kept = [d for d in directives if d not in COREDNS_LEFT_OUT]
+    imports = sorted({COREDNS_PACKAGES.get(d, f"github.com/coredns/coredns/plugin/{d}")
+                      for d in kept})
+    return ("// CoreDNS with the plugins a Kubernetes cluster uses (written by kubelab).\n"
+            "package main\n\nimport (\n\t\"github.com/coredns/coredns/core/dnsserver\"\n"
+            "\t\"github.com/coredns/coredns/coremain\"\n"
+            + "".join(f"\t_ \"{i}\"\n" for i in imports) + ")\n\n"
+            "func init() {\n\tdnsserver.Directives = []string{\n"
+            + "".join(f"\t\t\"{d}\",\n" for d in kept) + "\t}\n}\n\n"
+            "func main() {\n\tcoremain.Run()\n}\n")
+
+
 def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
     module, version = versions.NODE_GO_MODULES[group]
     programs = _node_programs(group)
@@ -389,7 +448,9 @@ def build_node_group(group: str, out: Path, log) -> None:  # noqa: ANN001
                  f"go {go_line.group(1) if go_line else '1.26'}\n\n"
                  + "\n".join(godebug_lines(upstream)) + f"\n\nrequire {module} {version}\n\n"
                  + "\n".join(inherited_directives(upstream, Path(info["Dir"]))) + "\n")
-        _prepare(work, gomod, sorted({pkg for _, pkg, _, _ in programs}), log)
+        if group == "coredns":
+            (work / "main.go").write_text(coredns_main(Path(info["Dir"])))
+        _prepare(work, gomod, sorted({pkg for _, pkg, _, _ in programs if pkg != "."}), log)
         # minikube's KVM driver is cgo (libvirt, opened at run time: libvirt_dlopen)
         env = {"CGO_ENABLED": "1"} if group == "minikube" else None
         for name, pkg, ldflags, tags in programs:
@@ -420,11 +481,13 @@ def build_group(group: str, final: Path, log=None) -> float:  # noqa: ANN001
     start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
-        log(f"building {group} from source (cold: many minutes; cached afterwards)")
+        log(tr("building {group} from source (cold: many minutes; cached afterwards)",
+               group=group))
         BUILDERS[group](tmp, log)
         publish_dir(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     seconds = time.monotonic() - start
-    log(f"built {group} in {seconds:.0f} s -> {final}")
+    log(tr("built {group} in {seconds:.0f} s -> {path}", group=group, seconds=seconds,
+           path=final))
     return seconds

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
+from kubelab._system.run import run
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -116,8 +118,7 @@ def oci_archive(image: Image) -> bytes:
 
 def busybox_links(busybox: Path) -> dict[str, str]:
     """Every applet as a link to /bin/busybox, like the busybox image."""
-    out = subprocess.run([str(busybox), "--list-full"], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = run([str(busybox), "--list-full"], 30, check=True).stdout.split()
     return {"/" + applet: "/bin/busybox" for applet in out if applet != "bin/busybox"}
 
 
@@ -126,10 +127,10 @@ def import_image(ctr: Path, address: str, archive: bytes, name: str) -> None:
                            "images", "import", "-"],
                           input=archive, capture_output=True, timeout=300)
     if proc.returncode != 0:
-        raise KubelabError(f"containerd refused the image {name}: "
-                           f"{proc.stderr.decode(errors='replace').strip()[-400:]}",
-                           "run `kubelab down` and `kubelab up --backend local` again; "
-                           "if it repeats, see `kubelab doctor`.")
+        raise KubelabError(tr("containerd refused the image {name}: {error}", name=name,
+                              error=proc.stderr.decode(errors="replace").strip()[-400:]),
+                           tr("run `kubelab down` and `kubelab up --backend local` again; "
+                              "if it repeats, see `kubelab doctor`."))
 
 
 def workbook_images(progs: dict[str, Path]) -> list[Image]:
@@ -138,7 +139,7 @@ def workbook_images(progs: dict[str, Path]) -> list[Image]:
     the kind backend loads them into its nodes."""
     busybox = Path(shutil.which("busybox") or "/bin/busybox")
     if not busybox.is_file():
-        raise KubelabError("busybox is not installed.", "apt-get install busybox-static")
+        raise KubelabError(tr("busybox is not installed."), "apt-get install busybox-static")
     tools = {"/bin/busybox": busybox}
     links = busybox_links(busybox)
     v = versions

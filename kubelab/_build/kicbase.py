@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kubelab._build import binaries
 from kubelab._base import versions
-from kubelab._build import images
-from kubelab._build import nodefiles, nodeimage
+from kubelab._base.i18n import tr
+from kubelab._build import binaries, images, nodefiles, nodeimage
 
 Log = nodeimage.Log
 
@@ -100,7 +99,7 @@ def _add_user(root: Path, log: Log) -> None:
                         "groupadd -f docker && useradd -m -s /bin/bash -g docker -G sudo docker"
                         " && passwd -d docker >/dev/null"
                         " && install -d -m 700 -o docker -g docker /home/docker/.ssh"],
-                       "adding the user docker", log)
+                       tr("adding the user docker"), log)
 
 
 def node_images(root: Path, progs: dict[str, Path], control: dict[str, Path]

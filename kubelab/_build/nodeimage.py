@@ -32,13 +32,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from kubelab._build import binaries, gobuild
 from kubelab._base import versions
-from kubelab._system.engine import docker_env
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
+from kubelab._build import binaries, gobuild, images, nodefiles
+from kubelab._system.engine import docker_env
 from kubelab._system.paths import cache_dir
-from kubelab._build import images
-from kubelab._build import nodefiles
+from kubelab._system.run import run
 
 Log = Callable[[str], None]
 
@@ -74,7 +74,11 @@ def base_key() -> str:
 def node_key() -> str:
     """Changes with every pinned version, the node's files and LAYOUT."""
     pins = [versions.KUBERNETES, versions.ETCD, versions.CONTAINERD, versions.CNI_PLUGINS,
-            versions.CRI_TOOLS, versions.COREDNS, versions.PAUSE, str(LAYOUT)]
+            versions.CRI_TOOLS, versions.COREDNS, versions.PAUSE, str(LAYOUT),
+            # the programs' cache keys carry their build recipes (module graph, plugin set)
+            *(version for version, _ in binaries.NODE_GROUPS.values()),
+            *(version for version, _ in binaries.KIND_GROUPS.values()),
+            binaries.control_plane_version()]
     files = [f"{path}:{mode}:{text}" for path, (text, mode) in sorted(nodefiles.FILES.items())]
     return digest(base_key(), *pins, *files, *nodefiles.ENABLED_UNITS)[:12]
 
@@ -105,7 +109,7 @@ def clear_interrupted(log: Log = print) -> int:
     for path in left:
         shutil.rmtree(path, ignore_errors=True)
     if left:
-        log(f"removed {len(left)} half-built stage(s) of an interrupted build")
+        log(tr("removed {count} half-built stage(s) of an interrupted build", count=len(left)))
     return len(left)
 
 
@@ -141,16 +145,21 @@ def run_step(argv: list[str], what: str, log: Log, timeout: float = 900, **kw: o
         if proc.poll() is None:
             if elapsed > timeout:
                 proc.kill()
-                raise KubelabError(f"{what} took longer than {timeout:.0f} s and was stopped.",
-                                   "run `kubelab build --kind` again: it restarts cleanly.")
+                raise KubelabError(tr("{what} took longer than {seconds:.0f} s and was "
+                                      "stopped.", what=what, seconds=timeout),
+                                   tr("run `kubelab build --kind` again: it restarts "
+                                      "cleanly."))
             if elapsed >= 29:
-                log(f"  ... {what}: still running ({elapsed:.0f} s)")
+                log(tr("  ... {what}: still running ({seconds:.0f} s)", what=what,
+                       seconds=elapsed))
     reader.join()
     if proc.returncode != 0:
         tail = "".join(out)[-1500:]
-        raise KubelabError(f"{what} failed (exit {proc.returncode}):\n{tail}",
-                           "run `kubelab build --kind` again; if it repeats, check the "
-                           "output above (a Debian mirror or Go module that did not answer).")
+        raise KubelabError(tr("{what} failed (exit {code}):\n{tail}", what=what,
+                              code=proc.returncode, tail=tail),
+                           tr("run `kubelab build --kind` again; if it repeats, check the "
+                              "output above (a Debian mirror or Go module that did not "
+                              "answer)."))
     return "".join(out)
 
 
@@ -161,13 +170,15 @@ def build_base(log: Log) -> Path:
         return final
     clear_interrupted(log)
     if os.geteuid() != 0 or not shutil.which("debootstrap"):
-        raise KubelabError("building a kind node image needs root and debootstrap.",
-                           "apt-get install debootstrap, and run `sudo kubelab build --kind`.")
+        raise KubelabError(tr("building a kind node image needs root and debootstrap."),
+                           tr("apt-get install debootstrap, and run `sudo kubelab build "
+                              "--kind`."))
     with tempfile.TemporaryDirectory(prefix=".base-", dir=image_dir()) as tmp:
         root = Path(tmp) / "rootfs"
         run_step(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
                   versions.DEBIAN_SUITE, str(root), debian_mirror()],
-                 f"Debian {versions.DEBIAN_SUITE} with systemd (debootstrap, about 2 min)", log)
+                 tr("Debian {suite} with systemd (debootstrap, about 2 min)",
+                    suite=versions.DEBIAN_SUITE), log)
         for rel in DROP_WANTS:
             target = root / rel
             if target.is_dir():
@@ -184,7 +195,7 @@ def build_base(log: Log) -> Path:
         (root / "etc/machine-id").write_text("")        # each node makes its own
         partial = Path(tmp) / "base.tar"
         run_step(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
-                 "packing the base", log)
+                 tr("packing the base"), log)
         partial.rename(final)
     for old in image_dir().glob(f"base-{versions.DEBIAN_SUITE}-*.tar"):   # earlier bases
         if old != final:
@@ -199,8 +210,7 @@ def iptables_files(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
     extensions = sorted((root / "usr/lib/x86_64-linux-gnu/xtables").glob("*.so"))
     inside = [multi] + ["/" + str(e.relative_to(root)) for e in extensions]
     # the extensions load libraries of their own (libxt_statistic needs libm, ...)
-    out = subprocess.run(["chroot", str(root), "ldd", *inside], capture_output=True,
-                         text=True).stdout
+    out = run(["chroot", str(root), "ldd", *inside], 60).stdout
     libs = set(re.findall(r"=> (/\S+)", out)) | set(re.findall(r"^\s*(/\S+ld-linux\S*)", out,
                                                                 re.MULTILINE))
     files = {path: (root / path.lstrip("/")).resolve() for path in inside}
@@ -269,21 +279,22 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
         deadline = time.monotonic() + 30
         while not sock.exists():
             if daemon.poll() is not None or time.monotonic() > deadline:
-                raise KubelabError("a private containerd for loading the node's images did "
-                                   "not start:\n" + (work / "containerd.log").read_text()[-800:],
-                                   "run `kubelab build --kind` again.")
+                raise KubelabError(tr("a private containerd for loading the node's images "
+                                      "did not start:\n{log}",
+                                      log=(work / "containerd.log").read_text()[-800:]),
+                                   tr("run `kubelab build --kind` again."))
             time.sleep(0.2)
         for image in built:
-            log(f"  loading {image.name} into the node's containerd")
+            log(tr("  loading {image} into the node's containerd", image=image.name))
             proc = subprocess.run([str(progs["ctr"]), "--address", str(sock), "--namespace",
                                    "k8s.io", "images", "import", "--no-unpack",
                                    "--label=io.cri-containerd.pinned=pinned", "-"],
                                   input=images.oci_archive(image), capture_output=True,
                                   timeout=300)
             if proc.returncode != 0:
-                raise KubelabError(f"containerd refused {image.name}: "
-                                   f"{proc.stderr.decode(errors='replace')[-400:]}",
-                                   "run `kubelab build --kind` again.")
+                raise KubelabError(tr("containerd refused {image}: {error}", image=image.name,
+                                      error=proc.stderr.decode(errors="replace")[-400:]),
+                                   tr("run `kubelab build --kind` again."))
     finally:
         daemon.terminate()
         try:
@@ -335,7 +346,7 @@ def assemble(final: Path, stage: str, placed: dict[str, tuple[str, ...]],
         root = work / "rootfs"
         root.mkdir()
         run_step(["tar", "-C", str(root), "--numeric-owner", "-xpf", str(base)],
-                 "unpacking the base", log)
+                 tr("unpacking the base"), log)
         for where, names in placed.items():
             (root / where).mkdir(parents=True, exist_ok=True)
             for name in names:
@@ -363,19 +374,19 @@ def assemble(final: Path, stage: str, placed: dict[str, tuple[str, ...]],
         _preload(root, work, images_for(root), progs, log)
         partial = work / f"{stage}.tar"
         run_step(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."],
-                 f"packing the {stage} image", log)
+                 tr("packing the {stage} image", stage=stage), log)
         partial.rename(final)
     prefix = final.name.split("-")[0]
     for old in image_dir().glob(f"{prefix}-*.tar"):     # earlier versions: only the cache grows
         if old != final:
             old.unlink()
-    log(f"{stage} image assembled in {time.monotonic() - start:.0f} s -> {final.name}")
+    log(tr("{stage} image assembled in {seconds:.0f} s -> {file}", stage=stage,
+           seconds=time.monotonic() - start, file=final.name))
     return final
 
 
 def image_present(tag: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True,
-                          env=docker_env()).returncode == 0
+    return run(["docker", "image", "inspect", tag], 60, env=docker_env()).returncode == 0
 
 
 def import_image(tarball: Path, tag: str, log: Log) -> str:
@@ -388,12 +399,12 @@ def import_image(tarball: Path, tag: str, log: Log) -> str:
     run_step(["docker", "import",
               "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
               "--change", "ENV container=docker", str(tarball), tag],
-             f"importing the node image into Docker as {tag}", log, env=env)
-    listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}",
-                             tag.split(":")[0]], capture_output=True, text=True, env=env).stdout
+             tr("importing the node image into Docker as {tag}", tag=tag), log, env=env)
+    listed = run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}",
+                  tag.split(":")[0]], 60, env=env).stdout
     stale = [t for t in listed.split() if t != tag]
     if stale:                                # images of earlier kubelab versions
-        subprocess.run(["docker", "rmi", *stale], capture_output=True, env=env)
+        run(["docker", "rmi", *stale], 120, env=env)
     return tag
 
 

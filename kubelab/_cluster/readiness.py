@@ -8,6 +8,7 @@ import time
 from typing import Callable
 
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import N_, tr
 from kubelab._cluster.cluster import Cluster
 
 
@@ -25,13 +26,19 @@ def node_ready(node: dict) -> bool:
     return condition_true(node, "Ready")
 
 
+def has_pod_range(node: dict) -> bool:
+    """The controller-manager has given the node its podCIDR."""
+    return bool((node.get("spec") or {}).get("podCIDR"))
+
+
 def wait_nodes(cluster: Cluster, count: int, log: Callable[[str], None],
-               seconds: float = 300, what: str = "the nodes",
-               fix: str = "look at `kubectl describe nodes`; then `kubelab down`.") -> list[str]:
-    """Until `count` nodes are Ready, watching the Node objects (no polling), for at most
-    `seconds`; logs "nodes Ready: N of M" each time that changes. Returns the Ready
-    nodes' names. A watch that breaks (an API server that has just started may drop it)
-    is listed and watched again, within the same deadline."""
+               seconds: float = 300, what: str = N_("the nodes"),
+               fix: str = N_("look at `kubectl describe nodes`; then `kubelab down`."),
+               state: Callable[[dict], bool] = node_ready, label: str = N_("Ready")) -> list[str]:
+    """Until `count` nodes are in `state` (Ready), watching the Node objects (no polling),
+    for at most `seconds`; logs "nodes Ready: N of M" each time that changes. Returns
+    those nodes' names. A watch that breaks (an API server that has just started may drop
+    it) is listed and watched again, within the same deadline."""
     from kubernetes import client, watch
     from urllib3.exceptions import HTTPError
 
@@ -42,7 +49,8 @@ def wait_nodes(cluster: Cluster, count: int, log: Callable[[str], None],
 
     def enough() -> bool:
         nonlocal said
-        line = f"nodes Ready: {sum(ready.values())} of {count}"
+        line = tr("nodes {label}: {ready} of {count}", label=tr(label),
+                  ready=sum(ready.values()), count=count)
         if line != said:
             log(line)
             said = line
@@ -51,7 +59,7 @@ def wait_nodes(cluster: Cluster, count: int, log: Callable[[str], None],
     while (left := deadline - time.monotonic()) > 0:
         try:
             listing = core.list_node(_request_timeout=min(30.0, left))
-            ready = {n.metadata.name: node_ready(core.api_client.sanitize_for_serialization(n))
+            ready = {n.metadata.name: state(core.api_client.sanitize_for_serialization(n))
                      for n in listing.items}
             if enough():
                 return sorted(n for n, r in ready.items() if r)
@@ -66,7 +74,7 @@ def wait_nodes(cluster: Cluster, count: int, log: Callable[[str], None],
                 if event["type"] == "DELETED":
                     ready.pop(name, None)
                 else:
-                    ready[name] = node_ready(raw)
+                    ready[name] = state(raw)
                 if enough():
                     stream.stop()
                     return sorted(n for n, r in ready.items() if r)
@@ -76,4 +84,5 @@ def wait_nodes(cluster: Cluster, count: int, log: Callable[[str], None],
         except (client.ApiException, HTTPError, OSError):
             # not answering yet, or the watch was dropped: try again shortly
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-    raise KubelabError(f"{what} were not Ready within {seconds:.0f} s ({said}).", fix)
+    raise KubelabError(tr("{what} were not {label} within {seconds:.0f} s ({said}).",
+                          what=tr(what), label=tr(label), seconds=seconds, said=said), tr(fix))

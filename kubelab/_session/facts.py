@@ -63,6 +63,16 @@ def per_label(pods: Iterable[dict], key: str, counted: Iterable[str]) -> dict[st
     return out
 
 
+def fewest_ready_pods(moments: list[dict[str, dict]], count: int) -> int | None:
+    """What a LiveView's states("Pod") say about "never fewer than `count` running": once
+    `count` pods (not on their way out) existed, the fewest of them that were Ready at
+    any moment; None when that many never existed (the view saw no such moment)."""
+    seen = [sum(is_ready(p) for p in live) for live in
+            ([p for p in m.values() if not is_leaving(p)] for m in moments)
+            if len(live) >= count]
+    return min(seen) if seen else None
+
+
 # ------------------------------------------------------------------ Services
 def ready_addresses(slices: Iterable[dict]) -> list[str]:
     """The addresses of the ready endpoints in a Service's EndpointSlices, sorted."""
@@ -79,6 +89,18 @@ def port_chain(service: dict | None, index: int = 0) -> tuple | None:
     p = (spec.get("ports") or [{}])[index]
     return (spec.get("type"), p.get("nodePort"), p.get("port"), p.get("targetPort"),
             spec.get("selector"))
+
+
+def service_port(service: dict | None, port: dict | int | str | None) -> dict | None:
+    """The entry of a Service's ports that an Ingress backend's `port` ({number: 80} or
+    {name: http}, or a bare number or name) names; None when the Service has no such
+    port (the controller then answers 503)."""
+    if isinstance(port, dict):
+        port = port.get("number", port.get("name"))
+    for p in ((service or {}).get("spec") or {}).get("ports") or []:
+        if port is not None and port in (p.get("port"), p.get("name")):
+            return p
+    return None
 
 
 def node_ports(service: dict | None) -> list[int]:
@@ -104,6 +126,19 @@ def _ready(rs: dict) -> int:
 
 def _have(rs: dict) -> int:
     return (rs.get("status") or {}).get("replicas", 0) or 0
+
+
+def revisions(replicasets: Iterable[dict]) -> dict[int, str]:
+    """{revision: ReplicaSet name} of a Deployment's ReplicaSets, from the revision
+    annotation the Deployment controller writes (a template rolled out again moves to
+    a new number, and keeps its ReplicaSet)."""
+    out = {}
+    for rs in replicasets:
+        rev = ((rs.get("metadata") or {}).get("annotations") or {}).get(
+            "deployment.kubernetes.io/revision")
+        if rev and rev.isdigit():
+            out[int(rev)] = rs["metadata"]["name"]
+    return out
 
 
 def versions_ready_together(moments: list[dict[str, dict]]) -> bool:
@@ -145,6 +180,17 @@ def ingress_routes(ingress: dict | None) -> dict[tuple[str, str], str]:
             out[(rule.get("host", ""), p.get("path", ""))] = \
                 ((p.get("backend") or {}).get("service") or {}).get("name")
     return out
+
+
+def ingress_backend(ingress: dict | None, host: str, path: str) -> dict | None:
+    """The Service backend ({name, port}) of one path of an Ingress, None when absent."""
+    for rule in ((ingress or {}).get("spec") or {}).get("rules") or []:
+        if rule.get("host", "") != host:
+            continue
+        for p in (rule.get("http") or {}).get("paths") or []:
+            if p.get("path") == path:
+                return (p.get("backend") or {}).get("service")
+    return None
 
 
 def path_type(ingress: dict | None, host: str, path: str) -> str | None:

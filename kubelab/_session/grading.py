@@ -74,7 +74,8 @@ class Grading:
 
     def exercise(self, exercise_id: str, description: str, condition: Callable[[], object],
                  hint: str, *, given: dict | None = None, watch: str = "Pod",
-                 solution: Callable[..., object] | None = None) -> None:
+                 solution: Callable[..., object] | None = None,
+                 wrong: list[Callable[..., object]] | None = None) -> None:
         """Check a learner's answer to this chapter's exercise `exercise_id`.
 
         Unsolved, it fails with the hint (a nudge, never the answer); the answer waits in
@@ -86,7 +87,13 @@ class Grading:
 
         A learner's answer gets 3 s to settle (pods starting, say). With KUBELAB_SOLVE=1
         nobody answered, so the unsolved check is evaluated once, and must fail: an
-        exercise that passes before anyone did it could never tell a wrong answer."""
+        exercise that passes before anyone did it could never tell a wrong answer.
+
+        Then, still in CI, each stored wrong answer (the mistakes learners make, kept
+        beside the solution; `wrong` replaces them, for tests) is applied in turn: the
+        check, given a learner's 3 s, must refuse it, and what it prints must point at the
+        mistake; what the wrong answer did is undone where the solution could not repair
+        it. Only then does the solution run, and the check must pass."""
         from kubelab._session import solutions
         solving = os.environ.get("KUBELAB_SOLVE") == "1"
         try:
@@ -106,8 +113,55 @@ class Grading:
                 tr("make the check ask for what the exercise asks the learner to change, "
                    "or reset what an earlier cell left behind."))
         solve = solution or solutions.find(self.chapter, exercise_id)
+        # KUBELAB_WRONG_ANSWERS=0: a pass whose checks another pass already tried with
+        # every wrong answer (the same chapter in Korean, say) runs the solution alone
+        trying = os.environ.get("KUBELAB_WRONG_ANSWERS", "1") != "0"
+        mistakes = wrong if wrong is not None else \
+            [] if solution or not trying else solutions.wrong_answers(self.chapter,
+                                                                      exercise_id)
+        for mistake in mistakes:
+            self._refuse(exercise_id, description, condition, hint, watch, mistake,
+                         given or {})
         print(tr("(not solved yet; KUBELAB_SOLVE=1, so running the solution of exercise "
                  "{exercise}: {steps})", exercise=exercise_id,
                  steps=solutions.describe(solve)))
         solve(self.subject, **(given or {}))
         self.check(description, condition, hint, within=30, watch=watch)
+
+    def _refuse(self, exercise_id: str, description: str, condition: Callable[[], object],
+                hint: str, watch: str, mistake: Callable[..., object], given: dict) -> None:
+        """Apply one wrong answer (CI): the check must refuse it within a learner's 3 s,
+        and the refusal must print the words the mistake `shows`, in the English text
+        of the description, the detail seen and the hint (what a learner reads in any
+        language, since the catalogue translates those entries). Then undo it, if it
+        says how."""
+        from kubelab._session import solutions
+        steps = solutions.describe(mistake)
+        print(tr("(KUBELAB_SOLVE=1: trying a wrong answer to exercise {exercise}: {steps})",
+                 exercise=exercise_id, steps=steps))
+        mistake(self.subject, **given)
+        try:
+            self.check(description, condition, hint, within=3, watch=watch)
+        except CheckFailed as refused:
+            detail, problem = self.results.pop().detail, refused.problem
+        else:
+            self.results.pop()
+            raise ExerciseUnfit(
+                tr("exercise {exercise} accepted a wrong answer: {steps}", exercise=exercise_id,
+                   steps=steps),
+                tr("make the check ask for what this answer gets wrong."))
+        printed = "\n".join((description, detail, hint)).lower()
+        missing = [w for w in getattr(mistake, "shows", ()) if w.lower() not in printed]
+        if missing:
+            raise ExerciseUnfit(
+                tr("exercise {exercise} refused the wrong answer “{steps}”, but what it "
+                   "printed does not point at the mistake: no {words} in it.",
+                   exercise=exercise_id, steps=steps, words=", ".join(map(repr, missing))),
+                tr("make the hint, or the detail the check shows, name what this answer "
+                   "gets wrong."))
+        print(tr("  refused, as it should be: {problem}",
+                 problem=problem.replace("\n", " ")))
+        undo = getattr(mistake, "undo", None)
+        if undo is not None:
+            print(tr("  undoing it: {steps}", steps=solutions.describe(undo)))
+            undo(self.subject, **given)

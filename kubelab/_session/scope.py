@@ -8,8 +8,11 @@ import os
 from collections.abc import Sequence
 from typing import Protocol
 
-from kubelab._base.contract import (LESSON_LABEL, NODE_PORT_ANNOTATION, PROGRESS_CONFIGMAP,
-                                    learner_namespaces)
+from kubelab._base.contract import (LEARNER_LABEL, LESSON_LABEL, LOGIN_EXTENSION,
+                                    NODE_PORT_ANNOTATION, NODE_PORTS_ANNOTATION,
+                                    PROGRESS_CONFIGMAP, RESERVATION_ANNOTATION,
+                                    WORKSHOP_LABEL, learner_namespaces,
+                                    node_port_reservation)
 from kubelab._base.errors import KubelabError
 from kubelab._base.i18n import N_, chapter_text, tr
 from kubelab._cluster.cluster import Cluster
@@ -69,17 +72,19 @@ class Scope:
 
     def node_port(self, which: int = 0) -> int:
         """One of the two fixed nodePorts the chapters use: 30080 and 30123 on a lab of
-        one's own; in a workshop, the learner's own pair, so that twenty learners never
-        ask for the same cluster-wide port."""
+        one's own; in a workshop, the learner's own, so that no two learners ever ask for
+        the same cluster-wide port. The workshop holds it with a reservation Service until
+        now: that is released here, right before the cell uses the port."""
         if not self.learner:
             return (30080, 30123)[which]
         ns = self.reads.get("Namespace", self.namespace, namespace=None) or {}
-        base = (ns.get("metadata", {}).get("annotations") or {}).get(NODE_PORT_ANNOTATION)
-        if base is None:
+        ports = learner_node_ports(ns)
+        if len(ports) <= which:
             raise KubelabError(tr("your workshop namespace has no nodePort block."),
-                               tr("ask your instructor to run `kubelab workshop create` "
-                                  "again."))
-        return int(base) + which
+                               tr("ask your instructor: the namespaces `kubelab workshop "
+                                  "add` makes carry their ports."))
+        release_node_port(self.reads.api, self.namespace, which)
+        return ports[which]
 
     # ------------------------------------------------------------------ features
     def feature_backend(self) -> str:
@@ -184,24 +189,8 @@ class Scope:
         return sorted(names)
 
     def _empty_workshop_namespaces(self, timeout: float) -> None:
-        """A learner may not delete namespaces: empty them instead, keeping the progress
-        record and what the cluster itself manages."""
-        kinds = ("deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs,pods,"
-                 "services,ingresses,secrets,persistentvolumeclaims,"
-                 "horizontalpodautoscalers,poddisruptionbudgets,networkpolicies")
-        keep = {PROGRESS_CONFIGMAP, "kube-root-ca.crt"}
-        for ns in self.workshop_namespaces:
-            self.cluster.kubectl(["delete", kinds, "--all", "-n", ns, "--wait=false",
-                                  "--ignore-not-found"], timeout=timeout)
-            cms = [c["metadata"]["name"] for c in self.reads.list("ConfigMap", namespace=ns)]
-            extra = [c for c in cms if c not in keep]
-            if extra:
-                self.cluster.kubectl(["delete", "configmaps", "-n", ns, *extra,
-                                      "--ignore-not-found"])
-            self.reads.wait_for("Pod", lambda pods: not pods, namespace=ns, timeout=timeout,
-                                describe=tr("the pods in {namespace} to be gone",
-                                            namespace=ns),
-                                stop_on=False)
+        """A learner may not delete namespaces: empty them instead (empty_learner_namespaces)."""
+        empty_learner_namespaces(self.cluster, self.reads, self.workshop_namespaces, timeout)
 
     def reset_namespace(self, timeout: float = 90) -> None:
         """Start the chapter from a clean namespace: delete what an earlier run left."""
@@ -236,6 +225,104 @@ class Scope:
                  namespace=self.namespace, passed=passed, total=len(self.results)))
 
 
+# ------------------------------------------------------------------ a workshop learner's
+# namespaces, node ports and login. The instructor's `kubelab workshop reset` runs the same
+# code as a chapter's first cell, so both leave a learner's namespaces alike.
+CHAPTER_KINDS = ("deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs,pods,"
+                 "services,ingresses,secrets,persistentvolumeclaims,"
+                 "horizontalpodautoscalers,poddisruptionbudgets,networkpolicies")
+# What chapters make, less the workshop's own objects (they carry its label: the node-port
+# reservations; the quota, limits, Role and ServiceAccount are not among CHAPTER_KINDS).
+CHAPTER_OBJECTS = f"!{WORKSHOP_LABEL}"
+
+
+def empty_learner_namespaces(cluster: Cluster, reads: Reads, namespaces: Sequence[str],
+                             timeout: float = 90) -> None:
+    """Empty a learner's namespaces of what chapters make, keeping the workshop's own
+    objects (quota, limits, Role, ServiceAccount, node-port reservations), the progress
+    record and what the cluster itself manages; then hold the learner's fixed nodePorts
+    again that a chapter had taken out of their reservations."""
+    keep = {PROGRESS_CONFIGMAP, "kube-root-ca.crt"}
+    for ns in namespaces:
+        cluster.kubectl(["delete", CHAPTER_KINDS, "-l", CHAPTER_OBJECTS, "-n", ns,
+                         "--wait=false", "--ignore-not-found"], timeout=timeout)
+        cms = [c["metadata"]["name"] for c in reads.list("ConfigMap", namespace=ns)]
+        extra = [c for c in cms if c not in keep]
+        if extra:
+            cluster.kubectl(["delete", "configmaps", "-n", ns, *extra, "--ignore-not-found"])
+        reads.wait_for("Pod", lambda pods: not pods, namespace=ns, timeout=timeout,
+                       describe=tr("the pods in {namespace} to be gone", namespace=ns),
+                       stop_on=False)
+    if namespaces:
+        reserve_node_ports(reads.api, namespaces[0])
+
+
+def learner_node_ports(namespace: dict | None) -> list[int]:
+    """A learner's fixed nodePorts, from their namespace's annotations."""
+    notes = ((namespace or {}).get("metadata") or {}).get("annotations") or {}
+    if notes.get(NODE_PORTS_ANNOTATION):
+        return [int(p) for p in notes[NODE_PORTS_ANNOTATION].split(",")]
+    if notes.get(NODE_PORT_ANNOTATION):            # a workshop made before issue 21
+        return [int(notes[NODE_PORT_ANNOTATION]) + i for i in (0, 1)]
+    return []
+
+
+def reservation_manifest(namespace: str, labels: dict[str, str], which: int,
+                         port: int) -> dict:
+    """A NodePort Service of the workshop's own that holds one of a learner's fixed ports:
+    the apiserver's allocator then gives it to nobody else. No selector: it routes nowhere."""
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": node_port_reservation(which), "namespace": namespace,
+                         "labels": labels,
+                         "annotations": {RESERVATION_ANNOTATION: str(which)}},
+            "spec": {"type": "NodePort", "ports": [
+                {"name": "reserved", "port": 80 + which, "protocol": "TCP",
+                 "nodePort": port}]}}
+
+
+def release_node_port(api, namespace: str, which: int) -> bool:  # noqa: ANN001 - ApiClient
+    """Delete the reservation of a learner's `which`-th port, so their cell can use it."""
+    from kubernetes import client
+    core = client.CoreV1Api(api)
+    try:
+        svc = core.read_namespaced_service(node_port_reservation(which), namespace)
+        if RESERVATION_ANNOTATION not in (svc.metadata.annotations or {}):
+            return False                       # the learner's own Service of that name
+        core.delete_namespaced_service(node_port_reservation(which), namespace)
+        return True
+    except client.ApiException as e:
+        if e.status == 404:
+            return False
+        raise
+
+
+def reserve_node_ports(api, namespace: str) -> list[int]:  # noqa: ANN001 - ApiClient
+    """Hold again each of a learner's fixed ports that is neither reserved nor used by a
+    Service of theirs. A port someone else took meanwhile stays unreserved (the chapter's
+    cell then says the port is allocated); the next reset tries again. Ports held."""
+    from kubernetes import client
+    core = client.CoreV1Api(api)
+    ns = core.read_namespace(namespace)
+    ports = learner_node_ports(api.sanitize_for_serialization(ns))
+    labels = {k: v for k, v in (ns.metadata.labels or {}).items()
+              if k in (WORKSHOP_LABEL, LEARNER_LABEL)}
+    in_use = {p.node_port for s in core.list_namespaced_service(namespace).items
+              for p in (s.spec.ports or []) if p.node_port}
+    held = []
+    for which, port in enumerate(ports):
+        if port in in_use:
+            held.append(port)
+            continue
+        try:
+            core.create_namespaced_service(namespace, reservation_manifest(
+                namespace, labels, which, port))
+            held.append(port)
+        except client.ApiException as e:
+            if e.status not in (409, 422):     # 422: the port is allocated elsewhere
+                raise
+    return held
+
+
 STATUS_LABELS = {"backend": N_("backend"), "context": N_("context"),
                  "kubeconfig": N_("kubeconfig"), "server version": N_("server version"),
                  "created by kubelab": N_("created by kubelab"),
@@ -248,8 +335,89 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+class LearnerLogin(Cluster):
+    """A workshop learner's login: a Cluster whose calls, when the apiserver answers 401
+    Unauthorized (the token expired), say so and name the instructor's fix."""
+
+    def expired(self) -> KubelabError:
+        workshop, learner = login_names(self.kubeconfig)
+        return KubelabError(tr("your workshop login has expired."),
+                            tr("ask your instructor for a new one (`kubelab workshop renew "
+                               "--name {workshop} {learner}`).", workshop=workshop,
+                               learner=learner))
+
+    def kubectl(self, args: list[str], **kw):
+        # a command with credentials of its own (chapter 03's scratch kubeconfigs) may
+        # be refused on purpose
+        own = not any(a.split("=")[0] in ("--kubeconfig", "--token", "--user", "--as")
+                      for a in args)
+        try:
+            proc = super().kubectl(args, **kw)
+        except KubelabError as e:
+            if own and "(Unauthorized)" in e.problem:
+                raise self.expired() from None
+            raise
+        if own and proc.returncode != 0 and "(Unauthorized)" in proc.stderr:
+            raise self.expired()
+        return proc
+
+    def reachable(self, timeout: float = 5) -> tuple[bool, str]:
+        ok, why = super().reachable(timeout)
+        if not ok and why == self.expired().problem:
+            raise self.expired()            # it answers: the login is what is wrong
+        return ok, why
+
+    def api_client(self):
+        from kubernetes.client.exceptions import ApiException
+        api = super().api_client()
+
+        def said_401(method):  # noqa: ANN001
+            def wrapped(*a, **kw):
+                try:
+                    return method(*a, **kw)
+                except ApiException as e:
+                    if e.status == 401:
+                        raise self.expired() from None
+                    raise
+            return wrapped
+        # the client raises a refusal in one or the other, by its version
+        api.call_api = said_401(api.call_api)
+        if hasattr(api, "response_deserialize"):
+            api.response_deserialize = said_401(api.response_deserialize)
+        return api
+
+
+def login_names(kubeconfig: str) -> tuple[str, str]:
+    """(workshop, learner) as `kubelab workshop` wrote them into a learner's kubeconfig;
+    ("WS", "LEARNER") when it does not say."""
+    import yaml
+    try:
+        doc = yaml.safe_load(open(os.path.expanduser(kubeconfig))) or {}
+    except (OSError, yaml.YAMLError):
+        doc = {}
+    for ctx in doc.get("contexts") or []:
+        for ext in (ctx.get("context") or {}).get("extensions") or []:
+            if ext.get("name") == LOGIN_EXTENSION:
+                info = ext.get("extension") or {}
+                return info.get("workshop", "WS"), info.get("learner", "LEARNER")
+    return "WS", "LEARNER"
+
+
+def token_expiry(token: str) -> float | None:
+    """When a service-account token expires (its `exp` claim; the signature is the
+    apiserver's business), or None if it does not say."""
+    import base64
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+
+
 def workshop_login(kubeconfig: str, namespace: str = "") -> tuple[Cluster, str]:
-    """A learner's kubeconfig from `kubelab workshop create`: its context and namespace."""
+    """A learner's kubeconfig from `kubelab workshop create`: its context and namespace.
+    An expired token is refused here, with the fix, before any call."""
     import yaml
     path = os.path.expanduser(kubeconfig)
     try:
@@ -265,5 +433,13 @@ def workshop_login(kubeconfig: str, namespace: str = "") -> tuple[Cluster, str]:
     if not context or not ns:
         raise KubelabError(tr("{path} names no current context with a namespace.", path=path),
                            tr("use the kubeconfig `kubelab workshop create` wrote for you."))
-    return Cluster(backend=WORKSHOP_BACKEND, kubeconfig=path, context=context,
-                   created_by_kubelab=False, name=context), ns
+    login = LearnerLogin(backend=WORKSHOP_BACKEND, kubeconfig=path, context=context,
+                         created_by_kubelab=False, name=context)
+    user = ctx.get("user")
+    token = next((u.get("user", {}).get("token", "") for u in doc.get("users") or []
+                  if u.get("name") == user), "")
+    import time
+    expiry = token_expiry(token) if token else None
+    if expiry is not None and expiry <= time.time():
+        raise login.expired()
+    return login, ns

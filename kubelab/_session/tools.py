@@ -4,12 +4,13 @@ is started on demand, so a chapter that needs none of them loads none of them.""
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubelab._base.errors import KubelabError
 from kubelab._base.i18n import tr
 from kubelab._cluster.cluster import Cluster
 from kubelab._session.commands import Commands
+from kubelab._session.reads import Reads
 from kubelab._session.scope import Scope
 
 if TYPE_CHECKING:          # types only: these modules load when first used
@@ -21,17 +22,17 @@ if TYPE_CHECKING:          # types only: these modules load when first used
 
 
 class Tools:
-    """`subject` is the chapter's Lab: live views and traffic act through it."""
+    """Live views read through the chapter's reads, traffic runs through its commands:
+    the parts below the Lab, never the Lab itself."""
 
     def __init__(self, cluster: Cluster, commands: Commands, scope: Scope,
-                 subject: Any) -> None:
-        self.cluster, self.commands, self.scope, self.subject = \
-            cluster, commands, scope, subject
+                 reads: Reads) -> None:
+        self.cluster, self.commands, self.scope, self.reads = cluster, commands, scope, reads
 
     def traffic(self, url: str, seconds: int = 180) -> Traffic:
         """Requests to `url` from a client pod, counted at `.stop()` (containers needed)."""
         from kubelab._session.traffic import Traffic
-        return Traffic(self.subject, url, seconds=seconds)
+        return Traffic(self.commands, url, seconds=seconds, wait_for=self.reads.wait_for)
 
     def live(self, kinds: list[str] | str, selector: str | None = None,
              seconds: float = 20) -> LiveView:
@@ -39,7 +40,7 @@ class Tools:
         use it as `with lab.live(...) as view:` around the change you want to watch."""
         from kubelab._session.live import LiveView
         kinds = [k.strip() for k in kinds.split(",")] if isinstance(kinds, str) else kinds
-        return LiveView(self.subject, kinds, selector, seconds)
+        return LiveView(self.reads, kinds, selector, seconds)
 
     def serve(self, directory: str, seconds: float | None = None) -> FileServer:
         """Serve local files on 127.0.0.1, to `kubectl apply -f http://...`: until the

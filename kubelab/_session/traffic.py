@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
@@ -58,8 +58,12 @@ class Traffic:
     """A client pod requesting `url` every `interval` seconds until stopped."""
 
     def __init__(self, lab: Kubectl, url: str, *, seconds: int = 180,
-                 interval: float = 0.05, name: str = "traffic") -> None:
+                 interval: float = 0.05, name: str = "traffic",
+                 wait_for: Callable[..., object] | None = None) -> None:
+        """`lab`: anything with kubectl (a chapter's Lab, or its commands); `wait_for`:
+        how to follow the client pod's start (a Lab's own, when not given)."""
         self.lab, self.url, self.name = lab, url, name
+        self.wait_for = wait_for or getattr(lab, "wait_for", None)
         script = SCRIPT.format(seconds=seconds, url=url, interval=interval)
         lab.kubectl(["delete", "pod", name, "--ignore-not-found", "--wait=true"],
                     timeout=60)
@@ -77,9 +81,8 @@ class Traffic:
         not) shows as it happens, then how many requests failed so far."""
         from kubelab._session.progress import Waiting
         deadline = time.monotonic() + seconds
-        wait_for = getattr(self.lab, "wait_for", None)
-        if wait_for is not None:          # a Lab: follow the pod and its events
-            wait_for("Pod", lambda ps: bool(ps) and (ps[0].get("status") or {}).get(
+        if self.wait_for is not None:     # follow the pod and its events
+            self.wait_for("Pod", lambda ps: bool(ps) and (ps[0].get("status") or {}).get(
                 "phase") in ("Running", "Succeeded", "Failed"), name=self.name,
                 timeout=seconds, describe=tr("the traffic pod {name} to start",
                                              name=self.name))

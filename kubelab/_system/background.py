@@ -77,15 +77,24 @@ atexit.register(stop_all)
 
 class FileServer:
     """Serve a directory over HTTP on 127.0.0.1 (apply -f URL) until `.stop()` (a
-    chapter's cleanup stops it), or for `seconds` when given."""
+    chapter's cleanup stops it), or for `seconds` when given. `requests` counts the
+    requests per path ('/web.yaml': 2): how a check tells that kubectl used the URL."""
 
     def __init__(self, directory: str, seconds: float | None = None) -> None:
+        import collections
         import functools
         import http.server
+
+        self.requests: collections.Counter[str] = collections.Counter()
+        counted = self.requests
 
         class Quiet(http.server.SimpleHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 pass
+
+            def send_head(self):  # each GET and HEAD comes through here
+                counted[self.path.split("?", 1)[0]] += 1
+                return super().send_head()
 
         handler = functools.partial(Quiet, directory=directory)
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -92,45 +92,16 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    except OSError:
-        pass
-    return inodes
-
-
-def _hex_addr(hexaddr: str) -> str:
-    if len(hexaddr) == 8:
-        return ".".join(str(int(hexaddr[i:i + 2], 16)) for i in (6, 4, 2, 0))
-    words = [hexaddr[i:i + 8] for i in range(0, 32, 8)]
-    flipped = "".join(w[6:8] + w[4:6] + w[2:4] + w[0:2] for w in words)
-    groups = [flipped[i:i + 4].lstrip("0") or "0" for i in range(0, 32, 4)]
-    return ":".join(groups)
-
-
 def listening(pids: list[int]) -> list[tuple[str, int]]:
     """(address, port) of every TCP socket in LISTEN state that these processes hold."""
-    inodes = set().union(*(_socket_inodes(p) for p in pids)) if pids else set()
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    found = set()
+    for pid in pids:
         try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
+            connections = psutil.Process(pid).net_connections(kind="tcp")
+        except psutil.Error:
             continue
-        for line in lines:
-            parts = line.split()
-            local, state, inode = parts[1], parts[3], parts[9]
-            if state == "0A" and inode in inodes:       # 0A = LISTEN
-                addr, port = local.split(":")
-                found.append((_hex_addr(addr), int(port, 16)))
+        found.update((c.laddr.ip, c.laddr.port) for c in connections
+                     if c.status == psutil.CONN_LISTEN)
     return sorted(found)
 
 
@@ -180,10 +151,9 @@ def started_at(pid: int) -> float | None:
 def alive(pid: int) -> bool:
     """Running (a zombie waiting for its parent to reap it counts as gone)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return state != "Z"
 
 
 def cgroup_pids(pid: int, controller: str = "memory", container: str = "") -> list[int]:
@@ -228,3 +198,40 @@ def matching(words: list[str]) -> list[int]:
         if all(w in cmdline for w in words):
             out.append(int(entry.name))
     return out
+
+
+def _own_processes() -> list[psutil.Process]:
+    """This user's running processes (zombies left out), with their command lines."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    out = []
+    for proc in psutil.process_iter(["cmdline", "uids", "status"]):
+        info = proc.info
+        if info.get("status") == psutil.STATUS_ZOMBIE or not info.get("cmdline"):
+            continue
+        if uid is not None and info.get("uids") is not None and info["uids"].real != uid:
+            continue
+        out.append(proc)
+    return out
+
+
+def started_from(directory: Path) -> list[psutil.Process]:
+    """This user's running processes whose program (argv[0]) lies under `directory`: the
+    copies of its programs kwokctl starts for one sandbox, say."""
+    prefix = str(directory).rstrip("/") + "/"
+    return [p for p in _own_processes() if p.info["cmdline"][0].startswith(prefix)]
+
+
+def with_argument(argument: str) -> list[psutil.Process]:
+    """This user's running processes that have `argument` as one whole argument."""
+    return [p for p in _own_processes() if argument in p.info["cmdline"][1:]]
+
+
+def end(processes: list[psutil.Process], seconds: float = 10) -> list[psutil.Process]:
+    """SIGKILL these (psutil checks first that each PID is still the same process), and
+    wait up to `seconds` for them to be gone; the ones still running."""
+    for proc in processes:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    return wait_gone(processes, seconds)

@@ -224,9 +224,11 @@ def run_logged(argv: list[str], seconds: float, *, what: str, log: Callable[[str
                         printer=lambda text: [log("  " + line.rstrip())
                                               for line in text.splitlines() if line.strip()])
     if not done.finished:
-        raise CommandTimeout(f"{what} did not finish in {seconds:.0f} s.",
-                             "run `kubelab down`, then `kubelab doctor`.")
+        raise CommandTimeout(tr("{what} did not finish in {seconds:.0f} s.", what=what,
+                                seconds=seconds),
+                             tr("run `kubelab down`, then `kubelab doctor`."))
     if done.returncode != 0:
-        raise CommandFailed(f"{what} failed (exit {done.returncode}).", fix(done.output),
+        raise CommandFailed(tr("{what} failed (exit {code}).", what=what,
+                               code=done.returncode), fix(done.output),
                             returncode=done.returncode)
     return done.output

@@ -26,6 +26,7 @@ from kubelab._base.i18n import tr
 from kubelab._build import binaries
 from kubelab._cluster.cluster import env_without_kubeconfig
 from kubelab._system import procs
+from kubelab._system.run import run
 from kubelab.cli.common import command, options, positive
 from kubelab.lab import Lab
 
@@ -296,9 +297,9 @@ def cluster_pids(cluster) -> list[int]:  # noqa: ANN001
                 pass
     names: list[str] = []
     if cluster.backend == "kind":
-        names = subprocess.run(["docker", "ps", "-q", "--filter",
-                                f"label=io.x-k8s.kind.cluster={cluster.name}"],
-                               capture_output=True, text=True, env=docker_env()).stdout.split()
+        names = run(["docker", "ps", "-q", "--filter",
+                     f"label=io.x-k8s.kind.cluster={cluster.name}"], 60,
+                    env=docker_env()).stdout.split()
     elif cluster.backend == "minikube":      # its labels name each node, not the profile
         from kubelab._backends import minikube
         names = [n for n, state in minikube.node_containers().items() if state == "running"

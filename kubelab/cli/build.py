@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from kubelab._base import versions
+from kubelab._base.i18n import N_, tr
 from kubelab._build import binaries
 from kubelab.cli.common import command
 
@@ -23,7 +24,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from kubelab._build import gateway  # chapter 07's Gateway API CRDs, from their Go module
     crds = gateway.crd_files(log=lambda m: print(f"[kubelab build gateway-api] {m}",
                                                  file=sys.stderr, flush=True))
-    print(f"{'gateway-api CRDs':>24}  {versions.GATEWAY_API:>8}  {crds[0].parent}")
+    print(f"{tr('gateway-api CRDs'):>24}  {versions.GATEWAY_API:>8}  {crds[0].parent}")
     groups = {}
     if args.node or args.kind or args.minikube:
         groups.update(binaries.NODE_GROUPS)
@@ -37,20 +38,19 @@ def cmd_build(args: argparse.Namespace) -> int:
             where = binaries.node_group(group)
             print(f"{group:>24}  {version:>8}  {where}  ({', '.join(names)}; "
                   f"{time.monotonic() - start:.0f} s)")
-    if args.kind:
-        from kubelab._build import nodeimage
+    from kubelab._build import kicbase, nodeimage
+    images = ((args.kind, "kind", N_("kind node image"), versions.KUBERNETES,
+               nodeimage.build_node, nodeimage.image_tag),
+              (args.minikube, "minikube", N_("minikube node image"), versions.MINIKUBE,
+               kicbase.build, kicbase.image_tag))
+    for wanted, log_name, what, version, build, tag in images:
+        if not wanted:
+            continue
         start = time.monotonic()
-        tarball = nodeimage.build_node(lambda m: print(f"[kubelab build kind] {m}",
-                                                       file=sys.stderr, flush=True))
-        print(f"{'kind node image':>24}  {versions.KUBERNETES:>8}  {tarball}  "
-              f"({nodeimage.image_tag()}; {time.monotonic() - start:.0f} s)")
-    if args.minikube:
-        from kubelab._build import kicbase
-        start = time.monotonic()
-        tarball = kicbase.build(lambda m: print(f"[kubelab build minikube] {m}",
-                                                file=sys.stderr, flush=True))
-        print(f"{'minikube node image':>24}  {versions.MINIKUBE:>8}  {tarball}  "
-              f"({kicbase.image_tag()}; {time.monotonic() - start:.0f} s)")
+        tarball = build(lambda m, n=log_name: print(f"[kubelab build {n}] {m}",
+                                                    file=sys.stderr, flush=True))
+        print(f"{tr(what):>24}  {version:>8}  {tarball}  "
+              f"({tag()}; {time.monotonic() - start:.0f} s)")
     return 0
 
 

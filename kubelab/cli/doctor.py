@@ -75,7 +75,7 @@ def _backend(name: str) -> Callable[[], tuple[bool, str, str]]:
     def probe() -> tuple[bool, str, str]:
         backend = backends.BACKENDS[name]
         ok, why = backend.available()
-        return ok, f"{name}: {why}", backend.fix
+        return ok, f"{name}: {why}", tr(backend.fix) if backend.fix else ""
     return probe
 
 
@@ -110,14 +110,15 @@ def _engine() -> tuple[bool, str, str]:
     from kubelab._system import engine
     ok, why = engine.answers()
     if ok:
-        return True, (f"Docker engine {why}" + (" (kubelab's own)" if engine.running()
-                                                 else "")), ""
+        return True, (tr("Docker engine {version} (kubelab's own)", version=why)
+                      if engine.running() else tr("Docker engine {version}", version=why)), ""
     import os
-    fix = ("start Docker (Docker Desktop, or `sudo systemctl start docker`)")
+    fix = tr("start Docker (Docker Desktop, or `sudo systemctl start docker`)")
     if os.name == "posix" and os.geteuid() == 0:
-        fix = ("apt-get install docker.io, then `kubelab engine start`"
-               + (" (this machine's root lacks CAP_SYS_RESOURCE: kubelab runs privileged "
-                  "containers through kubelab-runc)" if engine.needs_runtime_wrapper() else ""))
+        fix = (tr("apt-get install docker.io, then `kubelab engine start`")
+               + (tr(" (this machine's root lacks CAP_SYS_RESOURCE: kubelab runs privileged "
+                     "containers through kubelab-runc)") if engine.needs_runtime_wrapper()
+                  else ""))
     return False, f"Docker: {why}", fix
 
 

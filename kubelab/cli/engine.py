@@ -5,6 +5,7 @@ import argparse
 import shlex
 import sys
 
+from kubelab._base.i18n import tr
 from kubelab.cli.common import EXIT_FAILED, command
 
 EXAMPLES = {
@@ -29,8 +30,9 @@ def cmd_engine(args: argparse.Namespace) -> int:
             print(f"export DOCKER_HOST={shlex.quote(engine.host_value())}")
     else:
         ok, why = engine.answers()
-        print(("running: " if engine.running() else "not kubelab's: ") + why if ok
-              else f"no Docker engine answers: {why}")
+        print((tr("running: {why}", why=why) if engine.running()
+               else tr("not kubelab's: {why}", why=why)) if ok
+              else tr("no Docker engine answers: {why}", why=why))
         return 0 if ok else EXIT_FAILED
     return 0
 

@@ -47,12 +47,44 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps({"running": False, "problem": problem}, indent=2) if as_json
               else problem)
         return EXIT_FAILED
-    ok, why = cluster.reachable()
-    info: dict = {"running": True, "backend": cluster.backend, "context": cluster.context,
-                  "kubeconfig": cluster.kubeconfig,
+    # a backend that runs processes of its own says how each is, and whether `up` is
+    # still starting it or was cut short
+    details = getattr(backends.for_cluster(cluster), "status_details", None)
+    extra: dict = details(cluster) if details else {}
+    start = extra.get("start", "done")
+    components: dict[str, int | None] = extra.get("components") or {}
+    down = [name for name, pid in components.items() if pid is None]
+    ok, why = cluster.reachable() if start == "done" else (False, "")
+    info: dict = {"running": start == "done", "backend": cluster.backend,
+                  "context": cluster.context, "kubeconfig": cluster.kubeconfig,
                   "created_by_kubelab": cluster.created_by_kubelab, "reachable": ok}
+    if start != "done":
+        info["start"] = start
+    if components:
+        info["components"] = components
+        info["components_down"] = down
     failure: KubelabError | None = None
-    if ok:
+    if start == "starting":
+        failure = KubelabError(tr("the {backend} lab is still starting (`kubelab up`, PID "
+                                  "{pid})", backend=cluster.backend,
+                                  pid=extra.get("starting_pid")),
+                               tr("wait for it to finish, or press Ctrl-C there: it "
+                                  "removes what it started."))
+    elif start == "interrupted":
+        failure = KubelabError(tr("the start of the {backend} lab was interrupted; {count} "
+                                  "of its processes still run",
+                                  backend=cluster.backend, count=len(components) - len(down)),
+                               tr("run `kubelab down` to remove it, or `kubelab up` to "
+                                  "make a new lab."))
+    elif down:
+        failure = KubelabError(tr("these components of the {backend} lab are not running: "
+                                  "{components}", backend=cluster.backend,
+                                  components=", ".join(down)),
+                               tr("run `kubelab up`: it starts only these again, on the "
+                                  "lab's own data, so your objects are kept."))
+    # with a component down (etcd, say) the API server may still pass /readyz for a
+    # moment, and every list would wait a minute for etcd: name what is down instead
+    if ok and not down:
         try:
             info["server_version"] = cluster.server_version()
             nodes = json.loads(cluster.kubectl(["get", "nodes", "-o", "json"]).stdout)
@@ -61,17 +93,22 @@ def cmd_status(args: argparse.Namespace) -> int:
                                              "json"]).stdout)
             info["lesson_namespaces"] = [n["metadata"]["name"] for n in ns["items"]]
         except KubelabError as e:
-            failure = e
+            failure = failure or e
             info["problem"] = e.problem
-    else:
+    elif start == "done":
         info["problem"] = why
-        failure = KubelabError(tr("the {backend} lab does not answer: {why}",
-                                  backend=cluster.backend, why=why),
-                               tr("run `kubelab up` to start it again."))
+        failure = failure or KubelabError(tr("the {backend} lab does not answer: {why}",
+                                             backend=cluster.backend, why=why),
+                                          tr("run `kubelab up` to start it again."))
+    if failure is not None:
+        info.setdefault("problem", failure.problem)
     if as_json:
         print(json.dumps(info, indent=2))
     else:
         for k, v in info.items():
+            if k == "components":
+                v = [f"{name} {tr('(PID {pid})', pid=pid) if pid else tr('DOWN')}"
+                     for name, pid in v.items()]
             print(f"{k:>20}: {', '.join(v) if isinstance(v, list) else v}")
     if failure is not None:
         raise failure

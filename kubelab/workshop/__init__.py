@@ -13,22 +13,29 @@ a token that outlives their login. Every object carries the workshop's label, an
 
 The names on the cluster (labels, the node-port annotation, the progress ConfigMap, the
 learner's ServiceAccount and Role, the second namespace's suffix) are kubelab's contract
-with the chapters, in kubelab/_base/contract.py. Here: learners.py (who, and their
-nodePorts), manifests.py (the objects), provision.py (`create`), records.py
-(`progress`), teardown.py (`delete`), instructor.py (which cluster).
+with the chapters, in kubelab/_base/contract.py. Here: learners.py (who), ports.py (each
+learner's slot and fixed nodePorts, issued from the cluster, never twice, held by
+reservation Services), manifests.py (the objects), roster.py (who is in a workshop now),
+provision.py (`create`, `add`, `renew`), records.py (`progress`), teardown.py (`reset`,
+`remove`, `delete`), instructor.py (which cluster). There is no limit on a class's size.
 """
 from __future__ import annotations
 
 from kubelab._base.contract import LEARNER_LABEL, WORKSHOP_LABEL
 from kubelab.workshop.instructor import instructor_cluster
-from kubelab.workshop.learners import MAX_LEARNERS, Learner, learners_from, node_port_base
-from kubelab.workshop.manifests import (LEARNER_RULES, objects_for, policy_name,
+from kubelab.workshop.learners import Learner, learners_from
+from kubelab.workshop.manifests import (LEARNER_RULES, QUOTA, objects_for, policy_name,
                                         probe_objects, workshop_objects)
-from kubelab.workshop.provision import create, learner_kubeconfig, wait_until_enforced
+from kubelab.workshop.ports import allocated_node_ports, issue, ledger, node_port_range
+from kubelab.workshop.provision import (add, create, learner_kubeconfig, renew,
+                                        wait_until_enforced)
 from kubelab.workshop.records import progress, progress_table
-from kubelab.workshop.teardown import DELETED_KINDS, delete
+from kubelab.workshop.roster import chosen, existing_learners, workshop_exists
+from kubelab.workshop.teardown import DELETED_KINDS, busy_namespaces, delete, remove, reset
 
-__all__ = ["DELETED_KINDS", "LEARNER_LABEL", "LEARNER_RULES", "MAX_LEARNERS", "WORKSHOP_LABEL",
-           "Learner", "create", "delete", "instructor_cluster", "learner_kubeconfig",
-           "learners_from", "node_port_base", "objects_for", "policy_name", "probe_objects",
-           "progress", "progress_table", "wait_until_enforced", "workshop_objects"]
+__all__ = ["DELETED_KINDS", "LEARNER_LABEL", "LEARNER_RULES", "QUOTA", "WORKSHOP_LABEL",
+           "Learner", "add", "allocated_node_ports", "busy_namespaces", "chosen", "create",
+           "delete", "existing_learners", "instructor_cluster", "issue", "learner_kubeconfig",
+           "learners_from", "ledger", "node_port_range", "objects_for", "policy_name",
+           "probe_objects", "progress", "progress_table", "remove", "renew", "reset",
+           "wait_until_enforced", "workshop_exists", "workshop_objects"]

@@ -1,8 +1,9 @@
 """Who takes part: each learner's names on the cluster (namespaces, ClusterRole, labels),
-checked as DNS labels, and their own block of fixed nodePorts."""
+checked as DNS labels. Their fixed nodePorts come from the cluster (ports.py)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kubelab._base.contract import (LEARNER_LABEL, WORKSHOP_LABEL, learner_namespace,
@@ -32,39 +33,40 @@ class Learner:
 
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+NUMBERED = re.compile(r"^learner(\d+)$")
 
 
-def learners_from(names: list[str] | None, count: int | None, workshop: str) -> list[Learner]:
+def check_workshop_name(workshop: str) -> None:
     if not DNS_LABEL.match(workshop) or len(workshop) > 20:
         raise UsageError(f"workshop name {workshop!r} is not a short DNS label.",
                          "use lowercase letters, digits and '-', at most 20 characters.")
-    if names:
-        chosen = [n.strip().lower() for n in names if n.strip()]
-    elif count:
-        chosen = [f"learner{i:02d}" for i in range(1, count + 1)]
-    else:
-        raise UsageError("no learners given.", "pass --learners a,b,c or --count N.")
+
+
+def check_names(chosen: list[str]) -> None:
     bad = [n for n in chosen if not DNS_LABEL.match(n) or len(n) > 30]
     if bad:
         raise UsageError(f"learner names must be DNS labels: {', '.join(bad)}.",
                          "use lowercase letters, digits and '-' (e.g. 'kim-minji').")
     if len(set(chosen)) != len(chosen):
         raise UsageError("learner names repeat.", "give each learner a distinct name.")
+
+
+def numbered(count: int, taken: Iterable[str] = ()) -> list[str]:
+    """`count` names learnerNN after the highest such name in `taken`."""
+    start = max((int(m.group(1)) for n in taken if (m := NUMBERED.match(n))), default=0)
+    return [f"learner{i:02d}" for i in range(start + 1, start + 1 + count)]
+
+
+def learners_from(names: list[str] | None, count: int | None, workshop: str,
+                  taken: Iterable[str] = ()) -> list[Learner]:
+    """The learners named, or `count` numbered ones (after those in `taken`, the learners
+    a workshop already has). Any number: there is no limit on a class's size."""
+    check_workshop_name(workshop)
+    if names:
+        chosen = [n.strip().lower() for n in names if n.strip()]
+    elif count:
+        chosen = numbered(count, taken)
+    else:
+        raise UsageError("no learners given.", "pass --learners a,b,c or --count N.")
+    check_names(chosen)
     return [Learner(workshop, n) for n in chosen]
-
-
-# The chapters ask for two fixed nodePorts. In a shared cluster each learner gets two of
-# their own from the bottom of the range (30000-30085), the band Kubernetes keeps for
-# fixed ports: automatically assigned nodePorts are taken from above it, so they cannot
-# steal a learner's port.
-NODE_PORT_BASE = 30000
-NODE_PORT_BLOCK = 2
-MAX_LEARNERS = 43
-
-
-def node_port_base(index: int) -> int:
-    if index >= MAX_LEARNERS:
-        raise UsageError(f"too many learners: at most {MAX_LEARNERS} fit in the fixed "
-                         "NodePort band of one cluster.",
-                         "split the group into two workshops on two clusters.")
-    return NODE_PORT_BASE + NODE_PORT_BLOCK * index

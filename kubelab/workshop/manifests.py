@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from kubelab._base import versions
 from kubelab._base.contract import (LEARNER_ROLE, LEARNER_SERVICE_ACCOUNT,
-                                    NODE_PORT_ANNOTATION, WORKSHOP_LABEL)
-from kubelab.workshop.learners import Learner, node_port_base
+                                    NODE_PORTS_ANNOTATION, SLOT_ANNOTATION, WORKSHOP_LABEL)
+from kubelab._session.scope import reservation_manifest
+from kubelab.workshop.learners import Learner
 
 ALL = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
 READ = ["get", "list", "watch"]
@@ -46,17 +47,24 @@ POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline",
 TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
 
 # Budget per namespace. 20 learners x 2 namespaces x 20 pods stays far below a small
-# cluster's 110 pods per node only because most chapters run 2-6 pods at a time.
-QUOTA = {"pods": "20", "services": "10", "services.nodeports": "6",
+# cluster's 110 pods per node only because most chapters run 2-6 pods at a time. Services
+# and node ports: what the chapters need (10 and 6), plus the two reservations that hold
+# the learner's fixed nodePorts in their first namespace.
+QUOTA = {"pods": "20", "services": "12", "services.nodeports": "8",
          "services.loadbalancers": "1", "requests.cpu": "2", "requests.memory": "2Gi",
          "limits.cpu": "4", "limits.memory": "4Gi", "configmaps": "20", "secrets": "20"}
 LIMITS = {"defaultRequest": {"cpu": "50m", "memory": "64Mi"},
           "default": {"cpu": "500m", "memory": "256Mi"}}
 
 
-def objects_for(learner: Learner, index: int = 0) -> list[dict]:
-    """Every object `create` makes for one learner (the index-th), as manifests."""
+def objects_for(learner: Learner, slot: int = 0, ports: list[int] | None = None,
+                reservations: bool = True) -> list[dict]:
+    """Every object `create` or `add` makes for one learner: their slot and fixed nodePorts
+    (ports.issue) on their namespaces, and the reservations that hold those ports."""
     labels = learner.labels()
+    notes = {SLOT_ANNOTATION: str(slot)}
+    if ports:
+        notes[NODE_PORTS_ANNOTATION] = ",".join(map(str, ports))
     sa = {"kind": "ServiceAccount", "name": LEARNER_SERVICE_ACCOUNT,
           "namespace": learner.namespace}
     objs: list[dict] = []
@@ -64,8 +72,8 @@ def objects_for(learner: Learner, index: int = 0) -> list[dict]:
         meta = {"namespace": ns, "labels": labels}
         objs += [
             {"apiVersion": "v1", "kind": "Namespace",
-             "metadata": {"name": ns, "labels": {**labels, **POD_SECURITY}, "annotations": {
-                 NODE_PORT_ANNOTATION: str(node_port_base(index))}}},
+             "metadata": {"name": ns, "labels": {**labels, **POD_SECURITY},
+                          "annotations": notes}},
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
              "metadata": {"name": LEARNER_ROLE, **meta}, "rules": LEARNER_RULES},
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
@@ -103,6 +111,9 @@ def objects_for(learner: Learner, index: int = 0) -> list[dict]:
                      "name": learner.cluster_role},
          "subjects": [sa]},
     ]
+    if reservations:
+        objs += [reservation_manifest(learner.namespace, labels, which, port)
+                 for which, port in enumerate(ports or [])]
     return objs
 
 

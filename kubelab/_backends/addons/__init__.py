@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._build import binaries
 from kubelab._cluster.cluster import Cluster
 
@@ -44,9 +45,12 @@ def rollout(cluster: Cluster, namespace: str, name: str, seconds: int = 120) -> 
     if proc.returncode != 0:
         pods = cluster.kubectl(["get", "pods", "-n", namespace, "-o", "wide"],
                                check=False).stdout
-        raise KubelabError(f"{namespace}/{name} did not become ready:\n{proc.stderr.strip()}"
-                           f"\n{pods}", "read its logs: `kubectl logs -n "
-                           f"{namespace} deployment/{name}`; then `kubelab down`.")
+        raise KubelabError(tr("{namespace}/{name} did not become ready:\n{error}\n{pods}",
+                              namespace=namespace, name=name, error=proc.stderr.strip(),
+                              pods=pods),
+                           tr("read its logs: `kubectl logs -n {namespace} "
+                              "deployment/{name}`; then `kubelab down`.",
+                              namespace=namespace, name=name))
 
 
 def install(cluster: Cluster, log=print,  # noqa: ANN001
@@ -68,7 +72,7 @@ def install(cluster: Cluster, log=print,  # noqa: ANN001
                             ("kube-system", "traefik")):
         rollout(cluster, namespace, name)
         took[name] = round(time.monotonic() - t, 1)
-    log("add-ons ready: " + ", ".join(f"{k} {v} s" for k, v in took.items()))
+    log(tr("add-ons ready: {took}", took=", ".join(f"{k} {v} s" for k, v in took.items())))
     return took
 
 
@@ -80,5 +84,6 @@ def install_gateway_api(cluster: Cluster, log=print) -> bool:  # noqa: ANN001
         gateway.install(cluster, log, gateway_class=True)
         return True
     except KubelabError as e:
-        log(f"the Gateway API is not installed: {e.problem} ({e.fix})")
+        log(tr("the Gateway API is not installed: {problem} ({fix})", problem=e.problem,
+               fix=e.fix))
         return False

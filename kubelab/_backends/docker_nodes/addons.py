@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import subprocess
 import time
 from typing import Callable
 
 from kubelab._backends import addons
 from kubelab._backends.docker_nodes import network
-from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._build import binaries
 from kubelab._cluster.cluster import Cluster
 from kubelab._system.engine import docker_env
+from kubelab._system.run import run
 
 # Traefik on the node kind maps 127.0.0.1:8080 to (the `ingress-ready` control plane).
 TRAEFIK_ON_INGRESS_NODE = {"spec": {"template": {"spec": {
@@ -29,9 +29,8 @@ TRAEFIK_ON_INGRESS_NODE = {"spec": {"template": {"spec": {
 
 def lb_range(network_name: str) -> tuple[str, str]:
     """LoadBalancer addresses: the top of the Docker network's IPv4 subnet."""
-    out = subprocess.run(["docker", "network", "inspect", network_name, "--format",
-                          "{{json .IPAM.Config}}"], capture_output=True, text=True,
-                         env=docker_env(), timeout=30)
+    out = run(["docker", "network", "inspect", network_name, "--format",
+               "{{json .IPAM.Config}}"], 30, env=docker_env())
     subnets = [c.get("Subnet", "") for c in json.loads(out.stdout or "[]")]
     v4 = next(ipaddress.ip_network(s) for s in subnets if s and ":" not in s)
     last = v4.broadcast_address
@@ -48,11 +47,9 @@ def install(cluster: Cluster, log: Callable[[str], None], *, network_name: str,
     try:
         if load:
             details["images_loaded"] = load()
-    except KubelabError as e:
-        if "not built yet" not in e.problem:
-            raise
-        log("the chapters' images are not built here: the nodes pull them from their "
-            "registries")
+    except binaries.NotBuilt:
+        log(tr("the chapters' images are not built here: the nodes pull them from their "
+               "registries"))
     lo, hi = lb_range(network_name)
     crds = binaries.node_group("metallb") / "crds"
     for f in sorted(crds.glob("*.yaml")):
@@ -67,7 +64,8 @@ def install(cluster: Cluster, log: Callable[[str], None], *, network_name: str,
     addons.apply(cluster, addons.manifest("metallb-pool", (lo, hi)))
     for namespace, deployment in (("kube-system", "coredns"), ("metallb-system", "controller"),
                                   ("kube-system", "traefik")):
-        log(f"waiting for {namespace}/{deployment}")
+        log(tr("waiting for {namespace}/{deployment}", namespace=namespace,
+               deployment=deployment))
         addons.rollout(cluster, namespace, deployment, seconds=240)
     net = ipaddress.ip_network(f"{lo}/26", strict=False)
     if network.route(str(net), network.node_addresses(cluster)[control_plane][0], log):
@@ -76,6 +74,6 @@ def install(cluster: Cluster, log: Callable[[str], None], *, network_name: str,
         details["missing_features"] = ["host-network"]
     details["lb_range"] = f"{lo}-{hi}"
     details["addons_seconds"] = round(time.monotonic() - start, 1)
-    log(f"add-ons ready in {details['addons_seconds']} s: MetalLB ({lo}-{hi}), Traefik "
-        "(the ingress-ready node's port 80)")
+    log(tr("add-ons ready in {seconds} s: MetalLB ({low}-{high}), Traefik (the "
+           "ingress-ready node's port 80)", seconds=details["addons_seconds"], low=lo, high=hi))
     return details

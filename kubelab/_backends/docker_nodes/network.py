@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from typing import Callable
 
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import N_, tr
 from kubelab._cluster.cluster import Cluster
+from kubelab._cluster.readiness import has_pod_range, wait_nodes
 from kubelab._system.engine import docker_env
+from kubelab._system.run import run
 
 BRIDGE = "kubelab0"
 CONF = "/etc/cni/net.d/10-kubelab.conflist"
@@ -49,47 +51,42 @@ def node_addresses(cluster: Cluster) -> dict[str, tuple[str, str]]:
 
 
 def _exec(node: str, argv: list[str], stdin: str | None = None) -> None:
-    proc = subprocess.run(["docker", "exec", "-i", node, *argv], input=stdin, text=True,
-                          capture_output=True, env=docker_env(), timeout=60)
+    proc = run(["docker", "exec", "-i", node, *argv], 60, input=stdin, env=docker_env())
     if proc.returncode != 0:
-        raise KubelabError(f"setting up pod networking on {node} failed: "
-                           f"{' '.join(argv)}: {proc.stderr.strip()}",
-                           "run `kubelab down`, then `kubelab up --backend kind` again.")
+        raise KubelabError(tr("setting up pod networking on {node} failed: {command}: "
+                              "{error}", node=node, command=" ".join(argv),
+                              error=proc.stderr.strip()),
+                           tr("run `kubelab down`, then `kubelab up --backend kind` again."))
 
 
 def wire(cluster: Cluster, log: Callable[[str], None]) -> None:
     """Each node's CNI configuration and its routes to the other nodes' pod ranges (node
     names are their containers' names, in kind and in minikube)."""
-    import time
-    deadline = time.monotonic() + 30          # a node just registered gets its range soon
-    while True:
-        nodes = node_addresses(cluster)
-        missing = [n for n, (_, cidr) in nodes.items() if not cidr]
-        if not missing or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    if missing:
-        raise KubelabError(f"nodes without a pod range: {', '.join(missing)}",
-                           "the controller-manager allocates them; run `kubelab up` again.")
+    # a node just registered gets its range from the controller-manager soon after
+    wait_nodes(cluster, len(node_addresses(cluster)), log, seconds=30,
+               what=N_("the nodes' pod ranges"),
+               fix=tr("the controller-manager allocates them; run `kubelab up` again."),
+               state=has_pod_range, label=N_("with a pod range"))
+    nodes = node_addresses(cluster)
     for node, (ip, cidr) in nodes.items():
         _exec(node, ["sh", "-c", f"cat > {CONF}"], stdin=conflist(cidr))
         for other, (other_ip, other_cidr) in nodes.items():
             if other != node:
                 _exec(node, ["ip", "route", "replace", other_cidr, "via", other_ip])
-    log(f"pod networking: {len(nodes)} nodes, routes between "
-        + ", ".join(cidr for _, cidr in nodes.values()))
+    log(tr("pod networking: {count} nodes, routes between {ranges}", count=len(nodes),
+           ranges=", ".join(cidr for _, cidr in nodes.values())))
 
 
 def route(cidr: str, via: str, log: Callable[[str], None]) -> bool:
     """Route the LoadBalancer range to the control-plane node (needs root on Linux)."""
     if os.name != "posix" or os.geteuid() != 0:
-        log("LoadBalancer addresses answer inside the cluster; from this machine they need "
-            "a route, which only root can add (use the NodePort or the Ingress port instead)")
+        log(tr("LoadBalancer addresses answer inside the cluster; from this machine they "
+               "need a route, which only root can add (use the NodePort or the Ingress port "
+               "instead)"))
         return False
-    proc = subprocess.run(["ip", "route", "replace", cidr, "via", via], capture_output=True,
-                          text=True)
+    proc = run(["ip", "route", "replace", cidr, "via", via], 10)
     if proc.returncode != 0:
-        log(f"no route to the LoadBalancer range: {proc.stderr.strip()}")
+        log(tr("no route to the LoadBalancer range: {error}", error=proc.stderr.strip()))
         return False
     return True
 
@@ -97,4 +94,4 @@ def route(cidr: str, via: str, log: Callable[[str], None]) -> bool:
 def unroute(cluster: Cluster, name: str) -> None:
     cidr = cluster.details.get("lb_route")
     if cidr and os.name == "posix" and os.geteuid() == 0:
-        subprocess.run(["ip", "route", "delete", cidr], capture_output=True)
+        run(["ip", "route", "delete", cidr], 10)

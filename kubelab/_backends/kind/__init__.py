@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,15 +24,17 @@ from typing import Callable
 import yaml
 
 from kubelab._backends.base import Backend, Options, register
-from kubelab._backends.docker_nodes import addons, network, nodes as docker_nodes
+from kubelab._backends.docker_nodes import addons, network
+from kubelab._backends.docker_nodes import nodes as docker_nodes
 from kubelab._base import versions
 from kubelab._base.errors import BackendUnavailable, KubelabError
+from kubelab._base.i18n import N_, tr
 from kubelab._build import binaries, images, nodeimage
 from kubelab._cluster.cluster import Cluster
-from kubelab._system.run import run_logged
-from kubelab._system.engine import answers, docker_env, require
+from kubelab._system.engine import docker_env, require
 from kubelab._system.net import port_free
 from kubelab._system.paths import lab_kubeconfig, state_dir
+from kubelab._system.run import run, run_logged
 
 NAME = "kubelab"
 CONTEXT = f"kind-{NAME}"
@@ -52,10 +53,10 @@ def kind_binary() -> str:
     try:
         return str(binaries.node_group("kind", build=False) / "kind")
     except KubelabError:
-        raise BackendUnavailable("kind is not installed.",
-                                 f"install kind {versions.KIND} (`go install "
-                                 f"sigs.k8s.io/kind@{versions.KIND}`), or run "
-                                 "`kubelab build --kind`.") from None
+        raise BackendUnavailable(tr("kind is not installed."),
+                                 tr("install kind {version} (`go install "
+                                    "sigs.k8s.io/kind@{version}`), or run "
+                                    "`kubelab build --kind`.", version=versions.KIND)) from None
 
 
 def built_image_available() -> bool:
@@ -120,17 +121,11 @@ def delete_argv() -> list[str]:
 
 
 def available() -> tuple[bool, str]:
-    try:
-        kind_binary()
-    except KubelabError as e:
-        return False, e.problem.rstrip(".")
-    ok, why = answers()
-    return ok, (f"Docker engine {why}" if ok else why)
+    return docker_nodes.available(kind_binary)
 
 
 def existing_clusters() -> list[str]:
-    proc = subprocess.run([kind_binary(), "get", "clusters"], capture_output=True, text=True,
-                          env=docker_env(), timeout=60)
+    proc = run([kind_binary(), "get", "clusters"], 60, env=docker_env())
     return proc.stdout.split() if proc.returncode == 0 else []
 
 
@@ -144,21 +139,25 @@ def preflight() -> None:
     why = require("kind")
     major = int(why.split(".")[0]) if why.split(".")[0].isdigit() else 0
     if major and major < 20:
-        raise BackendUnavailable(f"Docker engine {why} is too old for kind (20.10 or newer "
-                                 "is needed: nodes use --cgroupns=private).",
-                                 "upgrade Docker.")
+        raise BackendUnavailable(tr("Docker engine {version} is too old for kind (20.10 or "
+                                    "newer is needed: nodes use --cgroupns=private).",
+                                    version=why),
+                                 tr("upgrade Docker."))
     if NAME in existing_clusters() and not _owned():
         raise BackendUnavailable(
-            f"a kind cluster named {NAME!r} exists, and kubelab did not create it.",
-            f"kubelab leaves it alone: delete it yourself (`kind delete cluster --name {NAME}`)"
-            " if it is yours to delete, or use `kubelab up --backend existing --context "
-            f"kind-{NAME}` to use it as it is.")
+            tr("a kind cluster named {name!r} exists, and kubelab did not create it.",
+               name=NAME),
+            tr("kubelab leaves it alone: delete it yourself (`kind delete cluster --name "
+               "{name}`) if it is yours to delete, or use `kubelab up --backend existing "
+               "--context kind-{name}` to use it as it is.", name=NAME))
     for _, host_port in PORT_MAPPINGS:
         if port_taken(host_port):
-            raise BackendUnavailable(f"port {host_port} on 127.0.0.1 is taken; the kind "
-                                     "cluster maps its Ingress and a NodePort there.",
-                                     f"stop what listens there (`ss -ltnp 'sport = :{host_port}'`"
-                                     "), then run `kubelab up --backend kind` again.")
+            raise BackendUnavailable(tr("port {port} on 127.0.0.1 is taken; the kind "
+                                        "cluster maps its Ingress and a NodePort there.",
+                                        port=host_port),
+                                     tr("stop what listens there (`ss -ltnp 'sport = "
+                                        ":{port}'`), then run `kubelab up --backend kind` "
+                                        "again.", port=host_port))
 
 
 def _owned() -> bool:
@@ -178,16 +177,16 @@ def _remove_network_if_ours(log: Log, name: str = "kind") -> None:
         return
     if owner.get("network_existed", True):
         return
-    docker_nodes.remove_network(name, log, who="kind had created")
+    docker_nodes.remove_network(name, log, who=tr("kind had created"))
 
 
 def _run(argv: list[str], what: str, log: Log, timeout: float) -> None:
     """Run kind, passing its progress lines through as they come, bounded by `timeout`."""
     run_logged(argv, timeout, what=what, log=log, env=docker_env(), fix=lambda output: (
-        "this machine cannot pull kind's node image: build one here with `kubelab build "
-        "--kind` (Linux, root), then `kubelab up --backend kind` again."
+        tr("this machine cannot pull kind's node image: build one here with `kubelab build "
+           "--kind` (Linux, root), then `kubelab up --backend kind` again.")
         if "failed to pull image" in output else
-        "read kind's output above; `kubelab doctor` checks Docker."))
+        tr("read kind's output above; `kubelab doctor` checks Docker.")))
 
 
 def up(nodes: int, log: Log = print, **_: object) -> Cluster:
@@ -203,21 +202,22 @@ def up(nodes: int, log: Log = print, **_: object) -> Cluster:
                       created_by_kubelab=True, name=NAME,
                       details={"nodes": nodes, "image": image})
     try:
-        log(f"creating kind cluster {NAME!r}: {nodes} node(s) from {image}")
+        log(tr("creating kind cluster {name!r}: {nodes} node(s) from {image}", name=NAME,
+               nodes=nodes, image=image))
         _run(create_argv(nodes, image), "kind create cluster", log, timeout=900)
         cluster.save()
         if built:
             network.wire(cluster, log)
-        docker_nodes.wait_ready(cluster, nodes, log, what="the kind nodes")
+        docker_nodes.wait_ready(cluster, nodes, log, what=N_("the kind nodes"))
         cluster.details.update(addons.install(
             cluster, log, network_name="kind", control_plane=f"{NAME}-control-plane",
             load=lambda: load_images(NAME, log)))
         cluster.details["up_seconds"] = round(time.monotonic() - start, 1)
         cluster.save()
-        log(f"kind cluster ready in {cluster.details['up_seconds']} s")
+        log(tr("kind cluster ready in {seconds} s", seconds=cluster.details["up_seconds"]))
         return cluster
     except BaseException:
-        log("the kind cluster did not come up; deleting what was created")
+        log(tr("the kind cluster did not come up; deleting what was created"))
         down(cluster, log=lambda m: None)
         raise
 
@@ -231,19 +231,21 @@ def load_images(name: str, log: Log) -> int:
         for image in wanted:
             archive = Path(tmp) / "image.tar"
             archive.write_bytes(images.oci_archive(image))
-            log(f"loading {image.name} into the nodes")
-            proc = subprocess.run([kind_binary(), "load", "image-archive", str(archive),
-                                   "--name", name], capture_output=True, text=True,
-                                  env=docker_env(), timeout=300)
+            log(tr("loading {image} into the nodes", image=image.name))
+            proc = run([kind_binary(), "load", "image-archive", str(archive), "--name", name],
+                       300, env=docker_env())
             if proc.returncode != 0:
-                raise KubelabError(f"kind could not load {image.name}: {proc.stderr.strip()}",
-                                   "run `kubelab down`, then `kubelab up --backend kind`.")
+                raise KubelabError(tr("kind could not load {image}: {error}",
+                                      image=image.name, error=proc.stderr.strip()),
+                                   tr("run `kubelab down`, then `kubelab up --backend "
+                                      "kind`."))
     return len(wanted)
 
 
 def down(cluster: Cluster, log: Log = print) -> None:
     if not _owned():
-        log(f"kind cluster {NAME!r} was not created by kubelab: left as it is")
+        log(tr("kind cluster {name!r} was not created by kubelab: left as it is",
+               name=NAME))
         return
     network.unroute(cluster, NAME)
     _run(delete_argv(), "kind delete cluster", log, timeout=300)
@@ -259,8 +261,8 @@ class Kind(Backend):
     # (a cluster that cannot route its LoadBalancer range records the feature missing)
     features = frozenset({"containers", "kind", "cluster-admin"}
                          | ({"host-network"} if sys.platform == "linux" else set()))
-    fix = ("install Docker and kind (or `kubelab build --kind`); on Linux as root without "
-           "Docker: apt-get install docker.io, then `kubelab engine start`")
+    fix = N_("install Docker and kind (or `kubelab build --kind`); on Linux as root without "
+             "Docker: apt-get install docker.io, then `kubelab engine start`")
     default_nodes = 3                 # a control plane and two workers
 
     def available(self) -> tuple[bool, str]:

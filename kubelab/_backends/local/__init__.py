@@ -31,11 +31,17 @@ from pathlib import Path
 from kubelab._backends import addons, sandbox
 from kubelab._backends.base import Backend, Log, Options, register
 from kubelab._backends.local import config, daemons, host, join, workers
-from kubelab._backends.local.state import (load_state, logs_kept, node_dir, run_dir,
-                                            sandbox_pki, save_state)
+from kubelab._backends.local.state import (
+    load_state,
+    logs_kept,
+    node_dir,
+    run_dir,
+    sandbox_pki,
+    save_state,
+)
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
-from kubelab._base.i18n import tr
+from kubelab._base.i18n import N_, tr
 from kubelab._build import binaries, images
 from kubelab._cluster.cluster import Cluster
 from kubelab._system.paths import lab_kubeconfig
@@ -43,12 +49,12 @@ from kubelab._system.paths import lab_kubeconfig
 
 def available() -> tuple[bool, str]:
     if load_state().get("pids"):
-        return True, "a local node is running (`kubelab down` stops it)"
+        return True, tr("a local node is running (`kubelab down` stops it)")
     try:
         host.preflight()
     except KubelabError as e:
         return False, e.problem
-    return True, "root on Linux"
+    return True, tr("root on Linux")
 
 
 # ------------------------------------------------------------------ up, step by step
@@ -65,7 +71,7 @@ def up(port: int | None = None, log: Log = print, nodes: int | None = None,
     try:
         return start_node(state, progs, port, log, count)
     except BaseException:
-        log("the local node did not come up; cleaning up what was started")
+        log(tr("the local node did not come up; cleaning up what was started"))
         tear_down(log)
         raise
 
@@ -98,13 +104,15 @@ def join_workers(cluster: Cluster, state: dict, progs: dict[str, Path], env: dic
     for worker in team:
         workers.set_up(state, worker)
         workers.start_containerd(state, worker, progs, env)
-    log(f"nodes {', '.join(w.name for w in team)}: network namespaces and containerd up")
+    log(tr("nodes {names}: network namespaces and containerd up",
+           names=", ".join(w.name for w in team)))
     import_images(progs, [w.sock for w in team], log)
     token = join.create_token(cluster)
     workers.join_all(cluster, state, team, progs, env, server, token, log)
     workers.wait_ready(cluster, [w.name for w in team])
     state["nodes_ready_seconds"] = round(time.monotonic() - start, 1)
-    log(f"{count} nodes Ready ({state['nodes_ready_seconds']} s after start)")
+    log(tr("{count} nodes Ready ({seconds} s after start)", count=count,
+           seconds=state["nodes_ready_seconds"]))
     save_state(state)
 
 
@@ -112,7 +120,7 @@ def remove_earlier_node(log: Log) -> None:
     """A node an earlier run left recorded (interrupted, never stopped) goes first: two
     would clash on the same interfaces and addresses."""
     if load_state():
-        log("a local node from an earlier run is still recorded; removing it first")
+        log(tr("a local node from an earlier run is still recorded; removing it first"))
         tear_down(log)
 
 
@@ -187,10 +195,10 @@ def start_containerd(state: dict, progs: dict[str, Path], env: dict[str, str],
     (etc / "containerd.toml").write_text(config.containerd_toml(
         nd / "containerd", rd, cni_bin, etc / "cni", shutil.which("runc") or "runc"))
     sock = rd / "containerd.sock"
-    log(f"starting containerd {versions.CONTAINERD} (runc from Debian)")
+    log(tr("starting containerd {version} (runc from Debian)", version=versions.CONTAINERD))
     daemons.start("containerd", [str(progs["containerd"]), "--config",
                                  str(etc / "containerd.toml")], state, env)
-    daemons.wait_for("containerd's socket", sock.exists, 30, "containerd",
+    daemons.wait_for(tr("containerd's socket"), sock.exists, 30, "containerd",
                      state["pids"]["containerd"])
     return sock
 
@@ -204,8 +212,9 @@ def import_images(progs: dict[str, Path], socks: list[Path], log: Log) -> None:
         archive = images.oci_archive(image)
         for sock in socks:
             images.import_image(progs["ctr"], str(sock), archive, image.name)
-    log(f"built and imported {len(built)} images in {time.monotonic() - t:.1f} s"
-        + (f" (into {len(socks)} nodes)" if len(socks) > 1 else ""))
+    log(tr("built and imported {count} images in {seconds:.1f} s{into}", count=len(built),
+           seconds=time.monotonic() - t,
+           into=tr(" (into {count} nodes)", count=len(socks)) if len(socks) > 1 else ""))
 
 
 def write_node_configs(server: str) -> None:
@@ -229,7 +238,7 @@ def write_node_configs(server: str) -> None:
 def start_kubelet_and_proxy(state: dict, progs: dict[str, Path], env: dict[str, str],
                             log: Log) -> None:
     nd, etc = node_dir(), node_dir() / "etc"
-    log(f"starting kubelet and kube-proxy {versions.KUBERNETES}")
+    log(tr("starting kubelet and kube-proxy {version}", version=versions.KUBERNETES))
     daemons.start("kubelet", [str(progs["kubelet"]), "--config", str(etc / "kubelet.yaml"),
                               "--kubeconfig", str(etc / "kubelet.kubeconfig"),
                               "--root-dir", str(nd / "kubelet"), "--cert-dir", str(nd / "pki"),
@@ -247,7 +256,8 @@ def wait_until_ready(cluster: Cluster, state: dict, start: float, log: Log) -> N
     cluster.kubectl(["wait", "--for=condition=Ready", f"node/{config.NODE_NAME}",
                      "--timeout=90s"], timeout=100)
     state["node_ready_seconds"] = round(time.monotonic() - start, 1)
-    log(f"node {config.NODE_NAME} is Ready ({state['node_ready_seconds']} s after start)")
+    log(tr("node {node} is Ready ({seconds} s after start)", node=config.NODE_NAME,
+           seconds=state["node_ready_seconds"]))
     save_state(state)
 
 
@@ -255,8 +265,8 @@ def wait_registered(cluster: Cluster, kubelet: int, seconds: float = 60) -> None
     """Until the kubelet's Node object exists; at once, with its log, if the kubelet exits."""
     def registered() -> bool:
         return cluster.kubectl(["get", "node", config.NODE_NAME], check=False).returncode == 0
-    daemons.wait_for(f"node {config.NODE_NAME} registering with the API server", registered,
-                     seconds, "kubelet", kubelet)
+    daemons.wait_for(tr("node {node} registering with the API server",
+                        node=config.NODE_NAME), registered, seconds, "kubelet", kubelet)
 
 
 def record_cluster(cluster: Cluster, state: dict | None = None) -> None:
@@ -287,7 +297,7 @@ def tear_down(log: Log = print) -> None:
     sandbox.delete()
     restore_host(state, rd)
     keep_logs()
-    log("stopped the local node and removed its interfaces, rules and mounts")
+    log(tr("stopped the local node and removed its interfaces, rules and mounts"))
 
 
 def stop_node_processes(state: dict, sock: Path) -> None:
@@ -342,9 +352,10 @@ def node_kubelet(name: str, start: bool) -> int:
     state = load_state()
     indexes = {workers.Worker(k).name: k for k in state.get("workers", [])}
     if name not in indexes:
-        raise KubelabError(f"{name} is not a node kubelab can stop here (nodes 2 and 3 of "
-                           f"the local backend: {', '.join(indexes) or 'none running'}).",
-                           "start the lab with `kubelab up --backend local --nodes 3`.")
+        raise KubelabError(tr("{name} is not a node kubelab can stop here (nodes 2 and 3 of "
+                              "the local backend: {running}).", name=name,
+                              running=", ".join(indexes) or tr("none running")),
+                           tr("start the lab with `kubelab up --backend local --nodes 3`."))
     key = workers.Worker(indexes[name]).pid_name("kubelet")
     if start:
         workers.start_kubelet_again(state, indexes[name])
@@ -365,7 +376,7 @@ class Local(Backend):
                "root)")
     # node-join: with --nodes 2 or 3 (one node records it missing, record_cluster)
     features = frozenset({"containers", "cluster-admin", "host-network", "node-join"})
-    fix = "see docs/local-node.md (Linux, root; optional)"
+    fix = N_("see docs/local-node.md (Linux, root; optional)")
     default_nodes = 1
     max_nodes = host.MAX_NODES
 
@@ -382,7 +393,7 @@ class Local(Backend):
         if not node_state():
             return False
         down(None)
-        log("removed what an interrupted local node had left")
+        log(tr("removed what an interrupted local node had left"))
         return True
 
     # chapter 02's node going down: its kubelet stops, as `systemctl stop kubelet` would

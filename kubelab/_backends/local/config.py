@@ -15,6 +15,7 @@ from kubelab._backends import addons
 from kubelab._backends.local import host
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 
 NODE_NAME = "kubelab-node"
 CLUSTER_DNS = addons.CLUSTER_DNS
@@ -145,8 +146,9 @@ def client_cert(pki: Path, out: Path, cn: str, org: str) -> tuple[Path, Path]:
     for step in steps:
         proc = subprocess.run(step, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise KubelabError(f"openssl could not make the node's certificate: "
-                               f"{proc.stderr.strip()[-300:]}", "install openssl.")
+            raise KubelabError(tr("openssl could not make the node's certificate: {error}",
+                                  error=proc.stderr.strip()[-300:]),
+                               tr("install openssl."))
     csr.unlink(missing_ok=True)
     key.chmod(0o600)
     return crt, key

@@ -15,6 +15,7 @@ import psutil
 
 from kubelab._backends.local.state import logs_kept, node_dir, save_state
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._build import binaries
 from kubelab._system import procs
 
@@ -56,10 +57,12 @@ def wait_for(what: str, ok: Callable[[], bool], seconds: float, log_name: str | 
         log = node_dir() / "logs" / f"{log_name}.log"
         if log.exists():
             tail = "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-8:])
-    raise KubelabError(f"{what} did not happen" + (f" within {seconds:.0f} s" if seconds
-                                                   else f": {log_name} exited") + f".{tail}",
-                       f"read the node's logs in {logs_kept()} (kept after "
-                       "the node is removed).")
+    raise KubelabError(tr("{what} did not happen within {seconds:.0f} s.{tail}", what=what,
+                          seconds=seconds, tail=tail) if seconds else
+                       tr("{what} did not happen: {program} exited.{tail}", what=what,
+                          program=log_name, tail=tail),
+                       tr("read the node's logs in {path} (kept after the node is removed).",
+                          path=logs_kept()))
 
 
 def stop(proc: psutil.Process | None, seconds: float = 20, group: bool = False) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kubelab._backends.addons import LOCAL_LB_RANGE
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 
 NODE_IF = "kubelab-node"          # a port-less bridge holding the node's own address
 BRIDGE = "kubelab-pods"           # the pods' bridge (CNI bridge plugin reuses it)
@@ -64,9 +65,10 @@ def in_netns(name: str) -> list[str]:
 def run(cmd: list[str], check: bool = True, **kw: object) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
     if check and proc.returncode != 0:
-        raise KubelabError(f"`{' '.join(cmd)}` failed: {proc.stderr.strip()[-300:]}",
-                           "the local backend needs root on Linux, with iproute2 and "
-                           "iptables installed; `kubelab doctor` checks.")
+        raise KubelabError(tr("`{command}` failed: {error}", command=" ".join(cmd),
+                              error=proc.stderr.strip()[-300:]),
+                           tr("the local backend needs root on Linux, with iproute2 and "
+                              "iptables installed; `kubelab doctor` checks."))
     return proc
 
 
@@ -124,40 +126,44 @@ def preflight() -> None:
     """Refuse early, with the fix, instead of half-starting a node."""
     problems = []
     if os.name != "posix" or not Path("/proc/self/ns/net").exists():
-        problems.append(("the local backend runs on Linux only",
-                         "use the sandbox backend, or kind/minikube on this machine"))
+        problems.append((tr("the local backend runs on Linux only"),
+                         tr("use the sandbox backend, or kind/minikube on this machine")))
     elif os.geteuid() != 0:
-        problems.append(("the local backend needs root (it creates interfaces, mounts and "
-                         "firewall rules)", "run as root, or use the sandbox backend"))
+        problems.append((tr("the local backend needs root (it creates interfaces, mounts "
+                            "and firewall rules)"),
+                         tr("run as root, or use the sandbox backend")))
     for tool, package in (("runc", "runc"), ("iptables", "iptables"), ("ip", "iproute2"),
                           ("openssl", "openssl"), ("socat", "socat"),
                           ("busybox", "busybox-static"), ("gcc", "gcc")):
         if not shutil.which(tool):
-            problems.append((f"{tool} is not installed", f"apt-get install {package}"))
+            problems.append((tr("{tool} is not installed", tool=tool),
+                             f"apt-get install {package}"))
     if not Path("/proc/sys/net/bridge").exists():
-        problems.append(("the kernel has no bridge netfilter (br_netfilter)",
+        problems.append((tr("the kernel has no bridge netfilter (br_netfilter)"),
                          "modprobe br_netfilter"))
     if not problems:
         existing = [c for rules in iptables_rules().values() for c in rules
                     if c.startswith(":KUBE-") or c.startswith(":CNI-")]
         if existing:
-            problems.append(("this machine already has Kubernetes firewall chains "
-                             f"({existing[0][1:].split()[0]}, ...): another cluster runs "
-                             "here, and kubelab will not touch it",
-                             "stop that cluster first, or use the sandbox backend"))
+            problems.append((tr("this machine already has Kubernetes firewall chains "
+                                "({chain}, ...): another cluster runs here, and kubelab "
+                                "will not touch it", chain=existing[0][1:].split()[0]),
+                             tr("stop that cluster first, or use the sandbox backend")))
         taken = [i for i in interfaces() if i in (NODE_IF, BRIDGE)]
         if taken:
-            problems.append((f"interface {taken[0]} already exists (a lab that was not "
-                             "stopped?)", "run `kubelab down`, or `ip link delete "
-                             f"{taken[0]}` if it is not kubelab's"))
+            problems.append((tr("interface {name} already exists (a lab that was not "
+                                "stopped?)", name=taken[0]),
+                             tr("run `kubelab down`, or `ip link delete {name}` if it is "
+                                "not kubelab's", name=taken[0])))
         for net in (NODE_NET, CLUSTER_CIDR):
             clash = _route_clash(net)
             if clash:
-                problems.append((f"{net} is already routed on this machine ({clash})",
-                                 "the local backend needs that range to itself"))
+                problems.append((tr("{range} is already routed on this machine ({route})",
+                                    range=net, route=clash),
+                                 tr("the local backend needs that range to itself")))
     if problems:
-        raise KubelabError("the local node cannot start here: "
-                           + "; ".join(p for p, _ in problems) + ".",
+        raise KubelabError(tr("the local node cannot start here: {problems}.",
+                              problems="; ".join(p for p, _ in problems)),
                            "; ".join(f for _, f in problems) + ".")
 
 

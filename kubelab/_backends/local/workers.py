@@ -19,6 +19,7 @@ from kubelab._backends.local import config, daemons, host
 from kubelab._backends.local.state import node_dir, run_dir, sandbox_pki, save_state
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError
+from kubelab._base.i18n import tr
 from kubelab._cluster.cluster import Cluster
 from kubelab._system import procs
 
@@ -55,10 +56,11 @@ def check_count(nodes: int | None) -> int:
     """1 unless asked; more than MAX_NODES is refused with the fix."""
     count = 1 if nodes is None else nodes
     if not 1 <= count <= host.MAX_NODES:
-        raise KubelabError(f"the local backend runs 1 to {host.MAX_NODES} nodes, not {count}.",
-                           f"use --nodes 1, 2 or {host.MAX_NODES} (each extra node is a "
-                           "network namespace with its own containerd, kubelet and "
-                           "kube-proxy; about 210 MB each).")
+        raise KubelabError(tr("the local backend runs 1 to {most} nodes, not {count}.",
+                              most=host.MAX_NODES, count=count),
+                           tr("use --nodes 1, 2 or {most} (each extra node is a network "
+                              "namespace with its own containerd, kubelet and kube-proxy; "
+                              "about 210 MB each).", most=host.MAX_NODES))
     return count
 
 
@@ -86,7 +88,7 @@ def start_containerd(state: dict, worker: Worker, progs: dict[str, Path],
     pid = daemons.start(worker.pid_name("containerd"),
                         [*host.in_netns(worker.name), str(progs["containerd"]), "--config",
                          str(etc / "containerd.toml")], state, env)
-    daemons.wait_for(f"containerd of {worker.name}", worker.sock.exists, 30,
+    daemons.wait_for(tr("containerd of {node}", node=worker.name), worker.sock.exists, 30,
                      worker.pid_name("containerd"), pid)
 
 
@@ -137,7 +139,8 @@ def pod_range(cluster: Cluster, state: dict, worker: Worker, seconds: float = 60
                 found.append(cidr)
                 return True
         return False
-    daemons.wait_for(f"node {worker.name} joining (bootstrap token, CSR, registration)",
+    daemons.wait_for(tr("node {node} joining (bootstrap token, CSR, registration)",
+                        node=worker.name),
                      allocated, seconds, worker.pid_name("kubelet"),
                      state["pids"][worker.pid_name("kubelet")])
     return found[0]
@@ -177,8 +180,9 @@ def join_all(cluster: Cluster, state: dict, workers: list[Worker], progs: dict[s
     host.route_pods(subnets)
     state["pod_ranges"] = {str(k): v for k, v in subnets.items()}
     save_state(state)
-    log(f"nodes {', '.join(w.name for w in workers)} joined with a bootstrap token "
-        f"(kubelet {versions.KUBERNETES}, containerd {versions.CONTAINERD})")
+    log(tr("nodes {names} joined with a bootstrap token (kubelet {kubernetes}, containerd "
+           "{containerd})", names=", ".join(w.name for w in workers),
+           kubernetes=versions.KUBERNETES, containerd=versions.CONTAINERD))
 
 
 def stop(state: dict, worker: Worker) -> None:

@@ -31,12 +31,13 @@ from kubelab._backends.docker_nodes import addons, network
 from kubelab._backends.docker_nodes import nodes as docker_nodes
 from kubelab._base import versions
 from kubelab._base.errors import BackendUnavailable, KubelabError
-from kubelab._base.i18n import tr
+from kubelab._base.i18n import N_, tr
 from kubelab._build import binaries, kicbase
 from kubelab._cluster.cluster import Cluster
-from kubelab._system.run import run_logged, stream
-from kubelab._system.engine import answers, docker_env, require
+from kubelab._system.engine import docker_env, require
 from kubelab._system.paths import lab_kubeconfig, state_dir
+from kubelab._system.run import run_logged, stream
+from kubelab._system.run import run as run_captured
 
 PROFILE = "kubelab"
 POD_CIDR = "10.244.0.0/16"     # minikube's own default
@@ -57,9 +58,10 @@ def minikube_binary() -> str:
         found = shutil.which("minikube")
         if found:
             return found
-        raise BackendUnavailable("minikube is not installed.",
-                                 f"install minikube {versions.MINIKUBE}, or run "
-                                 "`kubelab build --minikube` (Linux, root).") from None
+        raise BackendUnavailable(tr("minikube is not installed."),
+                                 tr("install minikube {version}, or run `kubelab build "
+                                    "--minikube` (Linux, root).",
+                                    version=versions.MINIKUBE)) from None
 
 
 def env() -> dict[str, str]:
@@ -110,18 +112,12 @@ def delete_argv(profile: str = PROFILE) -> list[str]:
 
 
 def available() -> tuple[bool, str]:
-    try:
-        minikube_binary()
-    except KubelabError as e:
-        return False, e.problem.rstrip(".")
-    ok, why = answers()
-    return ok, (f"Docker engine {why}" if ok else why)
+    return docker_nodes.available(minikube_binary)
 
 
 def profiles() -> list[str]:
     """Profiles in kubelab's MINIKUBE_HOME."""
-    proc = subprocess.run([minikube_binary(), "profile", "list", "-o", "json"],
-                          capture_output=True, text=True, env=env(), timeout=60)
+    proc = run_captured([minikube_binary(), "profile", "list", "-o", "json"], 60, env=env())
     try:
         data = json.loads(proc.stdout or "{}")
     except ValueError:
@@ -161,7 +157,8 @@ def fill_cache(log: Log) -> Path:
         if not target.is_file() or target.stat().st_size != source.stat().st_size:
             shutil.copy2(source, target)
             target.chmod(0o755)
-    log(f"minikube's cache holds kubeadm, kubelet and kubectl {versions.KUBERNETES}")
+    log(tr("minikube's cache holds kubeadm, kubelet and kubectl {version}",
+           version=versions.KUBERNETES))
     return where
 
 
@@ -171,25 +168,28 @@ def preflight(profile: str = PROFILE) -> None:
     require("minikube")
     if profile in profiles() and not _owned(profile):
         raise BackendUnavailable(
-            f"a minikube profile {profile!r} exists in {home()}, and kubelab did not "
-            "create it.",
-            f"kubelab leaves it alone: delete it yourself (`MINIKUBE_HOME={home()} "
-            f"minikube delete -p {profile}`) if it is yours to delete.")
+            tr("a minikube profile {profile!r} exists in {home}, and kubelab did not "
+               "create it.", profile=profile, home=home()),
+            tr("kubelab leaves it alone: delete it yourself (`MINIKUBE_HOME={home} "
+               "minikube delete -p {profile}`) if it is yours to delete.", home=home(),
+               profile=profile))
     theirs = [n for n in node_containers() if n == profile or n.startswith(f"{profile}-m")]
     if theirs and not _owned(profile):
         # another MINIKUBE_HOME's profile of the same name: minikube would take its
         # containers for abandoned ones of this profile and delete them
         raise BackendUnavailable(
-            f"Docker containers named {', '.join(sorted(theirs))} exist: a minikube profile "
-            f"{profile!r} that kubelab did not create (another MINIKUBE_HOME).",
-            f"kubelab leaves them alone: delete that profile with the minikube that made it "
-            f"(`minikube delete -p {profile}`) if it is yours to delete.")
+            tr("Docker containers named {names} exist: a minikube profile {profile!r} that "
+               "kubelab did not create (another MINIKUBE_HOME).",
+               names=", ".join(sorted(theirs)), profile=profile),
+            tr("kubelab leaves them alone: delete that profile with the minikube that made "
+               "it (`minikube delete -p {profile}`) if it is yours to delete.",
+               profile=profile))
     if not built_image_available() and os.environ.get("KUBELAB_MINIKUBE_PULL") != "1" \
             and not _can_pull():
         raise BackendUnavailable(
-            "minikube's node image is not built here, and this machine cannot pull it.",
-            "run `kubelab build --minikube` (Linux, root; about 2 min once the node "
-            "programs are built), then `kubelab up --backend minikube` again.")
+            tr("minikube's node image is not built here, and this machine cannot pull it."),
+            tr("run `kubelab build --minikube` (Linux, root; about 2 min once the node "
+               "programs are built), then `kubelab up --backend minikube` again."))
 
 
 def _can_pull() -> bool:
@@ -204,9 +204,9 @@ def _can_pull() -> bool:
 
 def run(argv: list[str], what: str, log: Log, timeout: float) -> str:
     """Run minikube, passing its lines through as they come, bounded by `timeout`."""
-    return run_logged(argv, timeout, what=what, log=log, env=env(), fix=lambda _: (
-        f"read minikube's output above; `MINIKUBE_HOME={home()} minikube logs -p "
-        f"{PROFILE}` says more."))
+    return run_logged(argv, timeout, what=what, log=log, env=env(), fix=lambda _: tr(
+        "read minikube's output above; `MINIKUBE_HOME={home} minikube logs -p {profile}` "
+        "says more.", home=home(), profile=PROFILE))
 
 
 # Where no registry answers, a pull does not fail: it hangs on name lookups until the
@@ -224,8 +224,8 @@ def offline_registry(nodes: list[str], log: Log) -> None:
                         "/etc/containerd/certs.d/_default/hosts.toml"],
                        input=OFFLINE_HOSTS_TOML, text=True, capture_output=True,
                        env=docker_env(), timeout=60)
-    log(f"no registry answers here: pulls on {', '.join(nodes)} fail at once instead of "
-        "hanging")
+    log(tr("no registry answers here: pulls on {nodes} fail at once instead of hanging",
+           nodes=", ".join(nodes)))
 
 
 def prepare_nodes(cluster: Cluster, log: Log) -> None:
@@ -255,27 +255,28 @@ def up(nodes: int, log: Log = print, **_: object) -> Cluster:
         run(start_argv(nodes, built=built), "minikube start", log, timeout=900)
         lab_kubeconfig().chmod(0o600)
         # the profile a bare `minikube kubectl`, `minikube ip`, ... use (kubelab's home)
-        subprocess.run([minikube_binary(), "profile", PROFILE], capture_output=True,
-                       env=env(), timeout=60)
+        run_captured([minikube_binary(), "profile", PROFILE], 60, env=env())
         cluster.save()
         prepare_nodes(cluster, log)
-        docker_nodes.wait_ready(cluster, nodes, log, what="the minikube nodes")
+        docker_nodes.wait_ready(cluster, nodes, log, what=N_("the minikube nodes"))
         cluster.kubectl(["label", "node", PROFILE, "ingress-ready=true", "--overwrite"])
         cluster.details.update(addons.install(
             cluster, log, network_name=PROFILE, control_plane=PROFILE, load=None))
         cluster.details["up_seconds"] = round(time.monotonic() - start, 1)
         cluster.save()
-        log(f"minikube cluster ready in {cluster.details['up_seconds']} s")
+        log(tr("minikube cluster ready in {seconds} s",
+               seconds=cluster.details["up_seconds"]))
         return cluster
     except BaseException:
-        log("the minikube cluster did not come up; deleting what was created")
+        log(tr("the minikube cluster did not come up; deleting what was created"))
         down(cluster, log=lambda m: None)
         raise
 
 
 def down(cluster: Cluster, log: Log = print) -> None:
     if not _owned(cluster.name or PROFILE):
-        log(f"minikube profile {cluster.name!r} was not created by kubelab: left as it is")
+        log(tr("minikube profile {profile!r} was not created by kubelab: left as it is",
+               profile=cluster.name))
         return
     network.unroute(cluster, PROFILE)
     for profile in sorted(_owned_profiles()):
@@ -289,7 +290,7 @@ def _remove_network(profile: str, log: Log) -> None:
     while another node still uses it; the last try can be the failing one (seen with 2
     nodes). Remove it when minikube made it for this profile and nothing uses it."""
     docker_nodes.remove_network(profile, log, label="name.minikube.sigs.k8s.io",
-                                who="minikube had left")
+                                who=tr("minikube had left"))
 
 
 
@@ -319,16 +320,20 @@ def command_argv(argv: list[str]) -> tuple[list[str], list[str]]:
                    or a.startswith("--vm-driver=")), "docker")
     if driver != "docker":
         raise KubelabError(
-            f"kubelab's minikube runs with the Docker driver, not {driver!r}.",
-            f"use --driver=docker (or leave --driver out); {driver} needs its own "
-            "hypervisor or runtime on this machine, which kubelab does not manage.")
+            tr("kubelab's minikube runs with the Docker driver, not {driver!r}.",
+               driver=driver),
+            tr("use --driver=docker (or leave --driver out); {driver} needs its own "
+               "hypervisor or runtime on this machine, which kubelab does not manage.",
+               driver=driver))
     if verb == "delete" and (_has(args, "--all") or _has(args, "--purge")):
-        raise KubelabError("`minikube delete --all` (or --purge) would delete every profile, "
-                           "including ones kubelab did not create.",
-                           "name the profile: `minikube delete -p NAME`.")
+        raise KubelabError(tr("`minikube delete --all` (or --purge) would delete every "
+                              "profile, including ones kubelab did not create."),
+                           tr("name the profile: `minikube delete -p NAME`."))
     if verb in ("delete", "stop") and profile in profiles() and not _owned(profile):
-        raise KubelabError(f"the minikube profile {profile!r} was not created by kubelab.",
-                           "kubelab leaves it alone; run minikube yourself if it is yours.")
+        raise KubelabError(tr("the minikube profile {profile!r} was not created by kubelab.",
+                              profile=profile),
+                           tr("kubelab leaves it alone; run minikube yourself if it is "
+                              "yours."))
     added: list[str] = []
     if verb == "start" and built_image_available():
         given = set(args)
@@ -407,8 +412,8 @@ class Minikube(Backend):
     # on Linux the minikube network is this machine's own bridge: node addresses answer
     features = frozenset({"containers", "minikube", "cluster-admin", "node-join"}
                          | ({"host-network"} if sys.platform == "linux" else set()))
-    fix = ("install Docker and minikube (or `kubelab build --minikube`); on Linux as root "
-           "without Docker: apt-get install docker.io, then `kubelab engine start`")
+    fix = N_("install Docker and minikube (or `kubelab build --minikube`); on Linux as root "
+             "without Docker: apt-get install docker.io, then `kubelab engine start`")
     default_nodes = 2
 
     def available(self) -> tuple[bool, str]:

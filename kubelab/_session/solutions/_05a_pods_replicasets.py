@@ -1,21 +1,74 @@
 """Chapter 05a's exercises, solved (see kubelab/solutions/__init__.py)."""
 from __future__ import annotations
 
-from kubelab._session.solutions import solution
+from kubelab._session.solutions import solution, wrong
+
+OLD = "registry.k8s.io/e2e-test-images/agnhost:2.59"
+NEW = "registry.k8s.io/e2e-test-images/agnhost:2.63.0"
+
+
+def _echo_pods(lab, tag: str) -> list[str]:  # noqa: ANN001
+    return sorted(p["metadata"]["name"] for p in lab.ready_pods("app=echo")
+                  if p["spec"]["containers"][0]["image"].endswith(":" + tag))
 
 
 @solution("new-image-only", reveals=("%kubectl delete pod NAME` for each old one",))
-def new_image_only(lab) -> None:  # noqa: ANN001
+def new_image_only(lab, **_: object) -> None:  # noqa: ANN001
     """kubectl delete pod <each pod running 2.59>, one at a time, each replaced before
     the next goes"""
-    old = [p["metadata"]["name"] for p in lab.list("Pod", selector="app=echo")
-           if p["spec"]["containers"][0]["image"].endswith(":2.59")]
-    for name in old:
+    for name in _echo_pods(lab, "2.59"):
         lab.kubectl(["delete", "pod", name, "--wait=true"], timeout=90)
         lab.wait_pods("app=echo", 3)
+
+
+def _two_old_pods_again(lab, *, view, **_: object) -> None:  # noqa: ANN001
+    """kubectl set image rs/echo agnhost=...:2.59, delete two new pods, set image back
+    to 2.63.0 (the exercise's start: 2 pods on 2.59, 1 on 2.63.0); the live view forgets
+    what it saw"""
+    from kubelab._session.live import Seen
+    lab.kubectl(["set", "image", "rs/echo", f"agnhost={OLD}"])
+    for name in _echo_pods(lab, "2.63.0")[:2]:
+        lab.kubectl(["delete", "pod", name, "--wait=true"], timeout=90)
+        lab.wait_pods("app=echo", 3)
+    lab.kubectl(["set", "image", "rs/echo", f"agnhost={NEW}"])
+    lab.wait_for("Pod", lambda ps: len(ps) == 3 and sum(
+        p["spec"]["containers"][0]["image"] == OLD for p in ps) == 2,
+        selector="app=echo", timeout=60, describe="2 pods of echo on 2.59, 1 on 2.63.0")
+    # the view keeps watching; what it saw so far becomes one moment: the pods as now
+    moments = view.states("Pod")
+    view.seen[:] = [Seen(0, "ADDED", "Pod", name, "", obj)
+                    for name, obj in (moments[-1] if moments else {}).items()]
+
+
+@wrong("new-image-only", shows=("fewest Ready pods", "below 2"), undo=_two_old_pods_again)
+def all_at_once(lab, **_: object) -> None:  # noqa: ANN001
+    """kubectl delete pods -l app=echo (all at once: no pod serves until the new ones
+    are Ready)"""
+    lab.kubectl(["delete", "pods", "-l", "app=echo", "--wait=true"], timeout=90)
+    lab.wait_pods("app=echo", 3)
+
+
+@wrong("new-image-only", shows=("2.59", "agnhost 2.63.0"))
+def only_one_old_pod(lab, **_: object) -> None:  # noqa: ANN001
+    """kubectl delete pod <one pod running 2.59> (the other old one stays)"""
+    lab.kubectl(["delete", "pod", _echo_pods(lab, "2.59")[0], "--wait=true"], timeout=90)
+    lab.wait_pods("app=echo", 3)
 
 
 @solution("release-stray", reveals=("%kubectl label pod stray app=free --overwrite",))
 def release_stray(lab) -> None:  # noqa: ANN001
     """kubectl label pod stray app=free --overwrite"""
     lab.kubectl(["label", "pod", "stray", "app=free", "--overwrite"])
+
+
+@wrong("release-stray", shows=("stray's owner: stray", "label"))
+def annotated_instead(lab) -> None:  # noqa: ANN001
+    """kubectl annotate pod stray app=free (an annotation: selectors read labels)"""
+    lab.kubectl(["annotate", "pod", "stray", "app=free", "--overwrite"])
+
+
+@wrong("release-stray", shows=("stray's owner: stray", "label"))
+def added_a_second_label(lab) -> None:  # noqa: ANN001
+    """kubectl label pod stray role=free (a new label beside app=stray, which still
+    matches)"""
+    lab.kubectl(["label", "pod", "stray", "role=free"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from kubelab._session.solutions import solution
+from kubelab._session.solutions import solution, wrong
 
 ADMIN = """\
 apiVersion: v1
@@ -20,10 +20,40 @@ def admin_route(lab) -> None:  # noqa: ANN001
     """kubectl apply the Service admin (app=api), then add the path /admin to the first
     rule of the Ingress shop"""
     lab.apply(ADMIN)
+    _admin_path(lab, 80)
+
+
+def _admin_path(lab, service_port: int) -> None:  # noqa: ANN001
     path = {"path": "/admin", "pathType": "Prefix",
-            "backend": {"service": {"name": "admin", "port": {"number": 80}}}}
+            "backend": {"service": {"name": "admin", "port": {"number": service_port}}}}
     lab.kubectl(["patch", "ingress", "shop", "--type=json", "-p", json.dumps(
         [{"op": "add", "path": "/spec/rules/0/http/paths/0", "value": path}])])
+
+
+def _no_admin(lab) -> None:  # noqa: ANN001
+    """kubectl delete service admin, and patch the /admin path out of the Ingress shop"""
+    lab.kubectl(["delete", "service", "admin", "--ignore-not-found"])
+    paths = lab.get("Ingress", "shop")["spec"]["rules"][0]["http"]["paths"]
+    gone = [{"op": "remove", "path": f"/spec/rules/0/http/paths/{i}"}
+            for i, p in reversed(list(enumerate(paths))) if p["path"] == "/admin"]
+    if gone:
+        lab.kubectl(["patch", "ingress", "shop", "--type=json", "-p", json.dumps(gone)])
+
+
+@wrong("admin-route", shows=("'admin port': None", "names a Service port"), undo=_no_admin)
+def service_on_another_port(lab) -> None:  # noqa: ANN001
+    """kubectl apply the Service admin with port 8080 -> 8080, and the path /admin to
+    admin's port 80 (no such port: the controller answers 503)"""
+    lab.apply(ADMIN.replace("port: 80,", "port: 8080,"))
+    _admin_path(lab, 80)
+
+
+@wrong("admin-route", shows=("'targetPort': 80,", "targetPort"), undo=_no_admin)
+def target_port_80(lab) -> None:  # noqa: ANN001
+    """kubectl apply the Service admin with port 80 -> 80, and the path /admin to admin's
+    port 80 (nothing listens on 80 in the api pods)"""
+    lab.apply(ADMIN.replace("targetPort: 8080", "targetPort: 80"))
+    _admin_path(lab, 80)
 
 
 @solution("exact-api", reveals=("`pathType: Exact`",))
@@ -34,3 +64,14 @@ def exact_api(lab) -> None:  # noqa: ANN001
     lab.kubectl(["patch", "ingress", "shop", "--type=json", "-p", json.dumps(
         [{"op": "replace", "path": f"/spec/rules/0/http/paths/{index}/pathType",
           "value": "Exact"}])])
+
+
+@wrong("exact-api", shows=("ImplementationSpecific", "nothing below it"))
+def implementation_specific(lab) -> None:  # noqa: ANN001
+    """kubectl patch ingress shop: pathType ImplementationSpecific on the /api path (up to
+    the controller: Traefik treats it as a prefix)"""
+    paths = lab.get("Ingress", "shop")["spec"]["rules"][0]["http"]["paths"]
+    index = next(i for i, p in enumerate(paths) if p["path"] == "/api")
+    lab.kubectl(["patch", "ingress", "shop", "--type=json", "-p", json.dumps(
+        [{"op": "replace", "path": f"/spec/rules/0/http/paths/{index}/pathType",
+          "value": "ImplementationSpecific"}])])

@@ -28,6 +28,7 @@ from typing import Callable
 import psutil
 
 from kubelab._base.errors import CommandTimeout, KubelabError
+from kubelab._base.i18n import tr
 from kubelab._system.paths import state_dir
 from kubelab._system.run import run
 
@@ -107,14 +108,14 @@ def running() -> bool:
 def answers(env: dict[str, str] | None = None, timeout: float = 5) -> tuple[bool, str]:
     """Whether `docker info` gets an answer (the server version, or what went wrong)."""
     if not shutil.which("docker"):
-        return False, "the docker CLI is not installed"
+        return False, tr("the docker CLI is not installed")
     try:
         proc = run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout,
                    env=env or docker_env())
     except CommandTimeout:
-        return False, "the Docker engine did not answer"
+        return False, tr("the Docker engine did not answer")
     if proc.returncode != 0 or not proc.stdout.strip():
-        return False, "no Docker engine is running (docker info failed)"
+        return False, tr("no Docker engine is running (docker info failed)")
     return True, proc.stdout.strip()
 
 
@@ -124,10 +125,11 @@ def require(backend: str) -> str:
     from kubelab._base.errors import BackendUnavailable
     ok, why = answers()
     if not ok:
-        raise BackendUnavailable(f"the {backend} backend needs a Docker engine: {why}.",
-                                 "start Docker (Docker Desktop, `sudo systemctl start docker`,"
-                                 " or as root `kubelab engine start`), or use "
-                                 "`kubelab up --backend sandbox`.")
+        raise BackendUnavailable(tr("the {backend} backend needs a Docker engine: {why}.",
+                                    backend=backend, why=why),
+                                 tr("start Docker (Docker Desktop, `sudo systemctl start "
+                                    "docker`, or as root `kubelab engine start`), or use "
+                                    "`kubelab up --backend sandbox`."))
     return why
 
 
@@ -146,21 +148,21 @@ def start(log: Callable[[str], None] = print) -> str:
     if running():
         return host_value()
     if os.name != "posix" or os.geteuid() != 0:
-        raise EngineError("kubelab can start a Docker engine only as root on Linux.",
-                          "start Docker yourself (Docker Desktop, or `sudo systemctl start "
-                          "docker`), or run `sudo kubelab engine start`.")
+        raise EngineError(tr("kubelab can start a Docker engine only as root on Linux."),
+                          tr("start Docker yourself (Docker Desktop, or `sudo systemctl "
+                             "start docker`), or run `sudo kubelab engine start`."))
     for tool, package in (("dockerd", "docker.io"), ("docker", "docker.io"),
                           ("runc", "runc")):
         if not shutil.which(tool):
-            raise EngineError(f"{tool} is not installed.",
+            raise EngineError(tr("{tool} is not installed.", tool=tool),
                               f"apt-get install {package} (Debian/Ubuntu).")
     root = home()
     wrapper = needs_runtime_wrapper()
     if wrapper:
         RUNTIME.chmod(0o755)
-    log("starting dockerd (data under kubelab's state directory"
-        + (", privileged containers through kubelab-runc: this host's root lacks "
-           "CAP_SYS_RESOURCE" if wrapper else "") + ")")
+    log(tr("starting dockerd (data under kubelab's state directory{wrapper})",
+           wrapper=tr(", privileged containers through kubelab-runc: this host's root "
+                      "lacks CAP_SYS_RESOURCE") if wrapper else ""))
     bridges_before = _docker_bridges()
     logfile = open(root / "dockerd.log", "ab")
     proc = subprocess.Popen(dockerd_argv(root, wrapper), stdout=logfile, stderr=logfile,
@@ -174,19 +176,22 @@ def start(log: Callable[[str], None] = print) -> str:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = (root / "dockerd.log").read_text(errors="replace").strip()[-600:]
-            raise EngineError(f"dockerd exited at once (code {proc.returncode}):\n{tail}",
-                              "read the log above; another dockerd may hold its files.")
+            raise EngineError(tr("dockerd exited at once (code {code}):\n{tail}",
+                                 code=proc.returncode, tail=tail),
+                              tr("read the log above; another dockerd may hold its files."))
         ok, version = answers(env, timeout=3)
         if ok:
-            log(f"Docker engine {version} answers on {host_value()}")
+            log(tr("Docker engine {version} answers on {host}", version=version,
+                   host=host_value()))
             return host_value()
         if time.monotonic() - said > 5:
             said = time.monotonic()
-            log("waiting for dockerd to answer ...")
+            log(tr("waiting for dockerd to answer ..."))
         time.sleep(0.5)
     stop(log=lambda m: None)
-    raise EngineError(f"dockerd did not answer within {STARTUP_SECONDS} s.",
-                      f"read {root / 'dockerd.log'}.")
+    raise EngineError(tr("dockerd did not answer within {seconds} s.",
+                         seconds=STARTUP_SECONDS),
+                      tr("read {path}.", path=root / "dockerd.log"))
 
 
 def stop(log: Callable[[str], None] = print) -> None:
@@ -198,7 +203,7 @@ def stop(log: Callable[[str], None] = print) -> None:
     if proc is None:
         if record:
             _state_file().unlink(missing_ok=True)
-        log("kubelab's Docker engine is not running")
+        log(tr("kubelab's Docker engine is not running"))
         return
     children = proc.children(recursive=True)
     proc.terminate()
@@ -219,7 +224,7 @@ def stop(log: Callable[[str], None] = print) -> None:
         modules.rmdir()
     shutil.rmtree(home() / "exec", ignore_errors=True)
     _state_file().unlink(missing_ok=True)
-    log("stopped kubelab's Docker engine")
+    log(tr("stopped kubelab's Docker engine"))
 
 
 def _docker_bridges() -> list[str]:
