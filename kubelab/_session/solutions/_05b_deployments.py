@@ -35,7 +35,18 @@ def quota_for_three(lab, *, team_b: str) -> None:  # noqa: ANN001
     then wait for the ReplicaSet's retry"""
     lab.kubectl(["patch", "quota", "pods-budget", "-n", team_b, "-p",
                  '{"spec":{"hard":{"pods":"3"}}}'])
-    # the ReplicaSet backs off after its refused attempts: its next try may take a while
+    # the ReplicaSet controller retries refused creates with a back-off that doubles each
+    # time (minutes, after a few wrong tries); any change to the ReplicaSet makes it try
+    # at once. A refused annotation (a workshop login without the right) only means
+    # waiting for the back-off.
+    # Admission enforces the quota's status, which the quota controller fills in a
+    # moment after the patch: nudge the ReplicaSet only once it says 3.
+    lab.wait_for("ResourceQuota", lambda qs: bool(qs) and ((qs[0].get("status") or {})
+                                                          .get("hard") or {}).get("pods") == "3",
+                 name="pods-budget", namespace=team_b, timeout=60,
+                 describe=f"the quota pods-budget in {team_b} to allow 3 pods")
+    lab.kubectl(["annotate", "replicaset", "-l", "app=web", "-n", team_b, "--overwrite",
+                 "kubelab.dev/retry=after-the-quota-changed"], check=False)
     lab.wait_for("Pod", lambda ps: sum(map(is_ready, ps)) >= 3, namespace=team_b,
                  selector="app=web", timeout=120, stop_on=False,
                  describe=f"3 Ready pods of web in {team_b}")
