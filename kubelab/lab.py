@@ -116,6 +116,7 @@ class Lab:
     say = _Part("scope", Scope.say)
     namespace_for = _Part("scope", Scope.namespace_for)
     node_port = _Part("scope", Scope.node_port)
+    host = _Part("scope", Scope.host)
     supports = _Part("scope", Scope.supports)
     skip_unless = _Part("scope", Scope.skip_unless)
     status = _Part("scope", Scope.status)
@@ -126,6 +127,7 @@ class Lab:
     # beside kubectl
     traffic = _Part("tools", Tools.traffic)
     live = _Part("tools", Tools.live)
+    rewind_rollout = _Part("tools", Tools.rewind_rollout)
     serve = _Part("tools", Tools.serve)
     scratch_kubeconfigs = _Part("tools", Tools.scratch_kubeconfigs)
     tool = _Part("tools", Tools.tool)

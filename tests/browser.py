@@ -239,8 +239,9 @@ def run_all(driver: Any, server: dict, chapter: str) -> dict:
     close_sessions(server)
     start = time.monotonic()
     # a workspace of its own: JupyterLab would reopen the chapters opened before
-    driver.get(f"{server['base']}/lab/workspaces/{quote(chapter)}/tree/{quote(path.name)}"
-               f"?reset&token={server['token']}")
+    workspace = quote(chapter.replace("/", "-"))
+    driver.get(f"{server['base']}/lab/workspaces/{workspace}/tree/"
+               f"{quote(path.relative_to(NOTEBOOKS).as_posix())}?reset&token={server['token']}")
     wait_for(f"{chapter}'s {code_cells} code cells in the page",
              lambda: len(driver.execute_script(PROMPTS_JS)) == code_cells, START_TIMEOUT)
     wait_for("the kernel to be idle (the notebook's execution indicator)",
@@ -276,8 +277,9 @@ def run_all(driver: Any, server: dict, chapter: str) -> dict:
                  "kernel to be idle", finished, RUN_TIMEOUT, every=1.0)
     except BaseException:                    # what the page showed when it went wrong
         SHOTS.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(SHOTS / f"{chapter}-failure.png"))
-        print(f"screenshot of the page when the run failed: {chapter}-failure.png")
+        shot = f"{chapter.replace('/', '-')}-failure.png"
+        driver.save_screenshot(str(SHOTS / shot))
+        print(f"screenshot of the page when the run failed: {shot}")
         raise
     pictures: dict[int, set[str]] = {}
     for cell, src in driver.execute_script("return window.__kubelabImages;"):

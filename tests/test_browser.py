@@ -110,3 +110,42 @@ def test_screenshots_of_every_section_and_picture(page):
         report(f"screenshot {path.relative_to(ROOT)}: {what} "
                f"({path.stat().st_size // 1024} KiB)")
 
+
+
+def test_the_board_renders_and_follows_a_learner_in_the_browser(browser, cluster, tmp_path):
+    """The instructor's board in JupyterLab: it shows the class, then changes by itself
+    when a learner's check fails and again when it passes (the watch API, no re-run)."""
+    from kubelab import workshop
+    from kubelab._base.errors import CheckFailed
+    from kubelab._session.scope import workshop_login
+    from kubelab.lab import Lab
+    server, driver, _ = browser
+    name = "class"                      # the board notebook's default workshop
+    workshop.delete(cluster, name, log=lambda m: None)
+    made = workshop.create(cluster, workshop.learners_from(["ann", "ben"], None, name),
+                           tmp_path, hours=1, log=lambda m: None)
+    try:
+        learner.run_all(driver, server, "instructor/board")
+
+        def board() -> str:
+            return driver.execute_script(
+                "const b = document.querySelector('.kubelab-board');"
+                "return b ? b.innerText : '';")
+        learner.wait_for("the board with both learners", lambda: "ann" in board()
+                         and "ben" in board() and "self-reported" in board(), 30)
+        login, ns = workshop_login(made[0]["kubeconfig"])
+        lab = Lab(cluster=login, namespace=ns, chapter="97-browser", workshop=True)
+        lab.check("a first check holds", True)
+        with pytest.raises(CheckFailed):
+            lab.check("a second check holds", False)
+        learner.wait_for("ann's failing check on the board", lambda: "1/2 ✗" in board(), 30)
+        lab.check("a second check holds", True)
+        learner.wait_for("ann's chapter all passed on the board",
+                         lambda: "2/2" in board() and "✗" not in board(), 30)
+        shot = learner.SHOTS / "board.png"
+        learner.SHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(shot))
+        report(f"board in Chromium: followed ann's checks live; screenshot {shot.name}")
+    finally:
+        learner.close_sessions(server)
+        workshop.delete(cluster, name, log=lambda m: None)

@@ -225,6 +225,26 @@ def test_rollout_facts():
     assert facts.rollout_story(ROLLING[-1:]) == "ready/pods per ReplicaSet: 0/0+4/4"
 
 
+def test_pod_status_and_rollout_complete():
+    """What `kubectl get pods` and `kubectl rollout status` say, read from the objects."""
+    waiting = {"metadata": {"name": "a"}, "status": {"phase": "Pending", "containerStatuses": [
+        {"state": {"waiting": {"reason": "ImagePullBackOff"}}}]}}
+    assert facts.pod_status(waiting) == "ImagePullBackOff"
+    assert facts.pod_status({"metadata": {}, "status": {"phase": "Pending"}}) == "Pending"
+    assert facts.pod_status({"metadata": {}, "status": {"phase": "Running",
+                             "containerStatuses": [{"state": {"running": {}}}]}}) == "Running"
+    assert facts.pod_status({"metadata": {"deletionTimestamp": "now"}}) == "Terminating"
+
+    def deployment(generation, observed, updated, available, total=2):
+        return {"metadata": {"generation": generation}, "spec": {"replicas": 2},
+                "status": {"observedGeneration": observed, "updatedReplicas": updated,
+                           "replicas": total, "availableReplicas": available}}
+    assert facts.rollout_complete(deployment(2, 2, 2, 2))
+    assert not facts.rollout_complete(deployment(2, 2, 1, 2, total=3))   # stuck: old pods serve
+    assert not facts.rollout_complete(deployment(3, 2, 2, 2))            # not seen yet
+    assert not facts.rollout_complete(None)
+
+
 def pod(name, ready, leaving=False):
     meta = {"name": name, **({"deletionTimestamp": "now"} if leaving else {})}
     return {"metadata": meta, "status": {"conditions": [

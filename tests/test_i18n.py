@@ -3,8 +3,8 @@
 Fails when: an English markdown cell, a string a chapter hands to kubelab, or a kubelab
 message has no current translation (missing, empty or fuzzy); a committed Korean notebook
 differs from what `python tools/i18n.py generate` writes now; a Korean code cell differs
-from the English one (apart from `lang = "ko"` in the parameters cell); a compiled .mo
-file is older than its .po. No cluster needed."""
+from the English one apart from its comments (translated) and `lang = "ko"` in the
+parameters cell; a compiled .mo file is older than its .po. No cluster needed."""
 from __future__ import annotations
 
 import gettext
@@ -111,7 +111,9 @@ def test_korean_notebook_is_what_the_generator_writes(english):
 
 
 @pytest.mark.parametrize("english", ENGLISH, ids=lambda p: p.stem)
-def test_korean_code_cells_are_the_english_ones(english):
+def test_korean_code_cells_are_the_english_ones_but_for_their_comments(english):
+    """Once comments are stripped, a Korean code cell is its English one, byte for byte
+    (the parameters cell also sets the edition's language); its comments are Korean."""
     en = nbformat.read(english, as_version=4)
     ko = nbformat.read(KOREAN / english.name, as_version=4)
     assert ko.metadata == en.metadata
@@ -121,13 +123,56 @@ def test_korean_code_cells_are_the_english_ones(english):
         if e.cell_type != "code":
             continue
         assert not k.outputs and k.execution_count is None
+        english_code = e.source
         if "parameters" in e.metadata.get("tags", []):
-            # the one permitted difference: the edition's language
+            # the one permitted difference in the code: the edition's language
             assert re.search(r'^lang = "[^"]*"', e.source, re.M)
-            assert k.source == re.sub(r'^lang = "[^"]*"', 'lang = "ko"', e.source,
-                                      count=1, flags=re.M)
-        else:
-            assert k.source == e.source
+            english_code = re.sub(r'^lang = "[^"]*"', 'lang = "ko"', e.source, count=1,
+                                  flags=re.M)
+        assert catalog.strip_comments(k.source) == catalog.strip_comments(english_code)
+        en_comments = catalog.code_comments(e.source)
+        ko_comments = catalog.code_comments(k.source)
+        assert [(c.whole_line, c.marker) for c in ko_comments] == \
+            [(c.whole_line, c.marker) for c in en_comments], e.get("id")
+        assert all(HANGUL.search(c.text) for c in ko_comments), e.get("id")
+
+
+def test_a_translated_comment_takes_the_english_ones_place():
+    en = {c.get("id"): c.source for c in nbformat.read(
+        ROOT / "notebooks" / "00-start-here.ipynb", as_version=4).cells}
+    ko = {c.get("id"): c.source for c in nbformat.read(
+        KOREAN / "00-start-here.ipynb", as_version=4).cells}
+    po = polib.pofile(str(catalog.po_path("00-start-here", "ko")))
+    placeholder = po.find("your command here, e.g.  %kubectl ...", msgctxt=catalog.COMMENT)
+    assert en["c25"] == "# your command here, e.g.  %kubectl ..."
+    assert placeholder is not None and HANGUL.search(placeholder.msgstr)
+    assert ko["c25"] == "# " + placeholder.msgstr
+    # an end-of-line comment: the code before it is the English cell's, to the byte
+    english_line = next(line for line in en["c18"].splitlines() if "#" in line)
+    korean_line = next(line for line in ko["c18"].splitlines() if "#" in line)
+    code = english_line[:english_line.index("#")]
+    assert korean_line.startswith(code + "# ") and HANGUL.search(korean_line[len(code):])
+
+
+def test_what_counts_as_a_comment():
+    """`#` in a string, a line magic's `#`, a shebang and a pragma are not comments;
+    YAML and shell cells have their own rules (quotes, block scalars, here-documents)."""
+    def texts(source):
+        return [c.text for c in catalog.code_comments(source)]
+    python = ('x = "a # not"  # one\n%kubectl get pods  # the magic\n'
+              's = """\n# inside a string\n"""\n# two\n# lines\n  # three\n'
+              'y = 1  # noqa: E501\n')
+    assert texts(python) == ["one", "two\nlines", "three"]
+    yaml = ("%%apply\na: 'it # no'  # one\nb: |\n  # block content\n  more\n"
+            "c: x#y\nd: \"q # no\"  # two\n")
+    assert texts(yaml) == ["one", "two"]
+    bash = ("%%bash\n#!/bin/bash\necho $# '#no' \"#no\" x  # one\ncat <<EOF\n# body\n"
+            "EOF\n# two\n")
+    assert texts(bash) == ["one", "two"]
+    assert texts("%%kubectl\n# one\nget pods # not a comment\n") == ["one"]
+    swapped = catalog.translate_comments(python, lambda t: t.upper().replace("\n", "\n+"))
+    assert catalog.strip_comments(swapped) == catalog.strip_comments(python)
+    assert "# TWO\n# +LINES\n" in swapped and "# noqa: E501" in swapped
 
 
 @pytest.mark.parametrize("english", ENGLISH, ids=lambda p: p.stem)

@@ -2,8 +2,9 @@
 node image built here (`kubelab build --kind`). Containers run, traffic crosses nodes,
 DNS answers, a LoadBalancer gets an address that serves, Traefik routes by host and by
 path (through its EXTERNAL-IP and through kind's port mapping on 127.0.0.1:8080), the
-kubelet restarts a killed container, and every chapter runs on it once. Last, `down`
-must leave no container, route or firewall rule behind.
+kubelet restarts a killed container, and a class of six workshop learners runs chapters
+05a-07 on it three at a time, with no cross-talk through the shared Ingress controller.
+Last, `down` must leave no container, route or firewall rule behind.
 
 It runs when KUBELAB_TEST_BACKENDS names kind (or KUBELAB_REQUIRE_KIND=1), and needs Linux,
 root and a Docker engine (.ci/run starts kubelab's own); elsewhere the module is skipped and
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import cluster_checks as checks
 import pytest
-from notebook_runs import checks_passed, execute
+from learner_logins import GREEDY, HOST_PODS, allowed, as_learner, pod
+from notebook_runs import checks_passed
 from notebook_runs import report as notebook_report
 
 from kubelab import _backends as backends
@@ -32,13 +34,9 @@ from kubelab._system.engine import answers
 from kubelab.cli.bench import pod_start_latencies, rollouts_under_traffic
 
 ROOT = Path(__file__).resolve().parent.parent
-# Every chapter runs on the local node (tests/test_local_node.py); kind runs the ones that
-# need several real nodes to show what they teach: pods spread over nodes (05a), a
-# Service's endpoints on several nodes and a LoadBalancer (06), an Ingress controller in
-# front of pods on several nodes (07). 00 on kind checked nothing the local node's run of
-# it does not.
-KIND_CHAPTERS = ("05a-pods-replicasets", "06-services", "07-ingress")
-NOTEBOOKS = [ROOT / "notebooks" / f"{c}.ipynb" for c in KIND_CHAPTERS]
+# Every chapter runs as the cluster's admin on the local node (tests/test_local_node.py);
+# on kind the chapters that need several real nodes and a shared Ingress controller (05a,
+# 05b, 06, 07) run as a class of workshop learners (the class section below).
 REPORT = ROOT / ".ci-state" / "kind-report.txt"
 NODES = 3
 
@@ -184,18 +182,163 @@ def test_pod_start_latency(kl):
     assert max(latencies) < 60
 
 
-CONTAINER_REASONS = (features.FEATURES["containers"], features.FEATURES["host-network"])
+# ---------------------------------------------------------------- a class on kind
+# A workshop on the 3-node cluster: learners run the chapters that need containers,
+# Services, a LoadBalancer and the shared Ingress controller under their own logins, three
+# at a time; then every learner's requests go through the one controller at the same
+# moment, and each must be answered by that learner's pods.
+CLASS = "kindclass"
+LEARNERS = 6
+AT_ONCE = 3
+CLASS_CHAPTERS = ("05a-pods-replicasets", "05b-deployments", "06-services", "07-ingress")
+SKIPPED_FOR_CONTAINERS = (features.FEATURES["containers"], "no Ingress controller runs")
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_chapter_runs_on_kind(kl, notebook, tmp_path):
-    nb, figures = execute(notebook, tmp_path / f"{notebook.stem}.kind.ipynb",
-                          {"backend": "auto"}, wrong_answers=False)
-    report(f"{notebook.stem} on kind: {figures}")
-    assert checks_passed(nb) > 0
-    skipped = [o.get("text", "") for c in nb.cells if c.cell_type == "code"
-               for o in c.get("outputs", []) if "⏭ skipped" in o.get("text", "")]
-    assert not [s for s in skipped if any(r in s for r in CONTAINER_REASONS)], skipped
+@pytest.fixture(scope="module")
+def kind_class(kl, tmp_path_factory):
+    from kubelab import workshop
+    out = tmp_path_factory.mktemp("class")
+    start = time.monotonic()
+    made = workshop.create(kl["cluster"], workshop.learners_from(None, LEARNERS, CLASS), out,
+                           hours=2, log=lambda m: None)
+    report(f"class on kind: {LEARNERS} learners created in {time.monotonic() - start:.1f} s")
+    yield {m["learner"]: Path(m["kubeconfig"]) for m in made}
+    try:
+        workshop.delete(kl["cluster"], CLASS, log=lambda m: None)
+    except KubelabError:          # the cluster is down already (the last test): all gone
+        pass
+
+
+def _learner_runs(learner: str, kubeconfig: Path, chapters: list[str], out: Path) -> list[str]:
+    """One learner's chapters in turn, each in its own papermill process (a kernel per
+    learner, as JupyterHub would give them)."""
+    import subprocess
+    import sys
+    lines = []
+    for chapter in chapters:
+        done = out / f"{learner}-{chapter}.ipynb"
+        start = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / f"{chapter}.ipynb"),
+             str(done), "-p", "kubeconfig", str(kubeconfig), "-k", "python3",
+             "--cwd", str(ROOT / "notebooks"), "--no-progress-bar"],
+            capture_output=True, text=True, timeout=900,
+            env={**os.environ, "KUBELAB_WRONG_ANSWERS": "0"})
+        seconds = time.monotonic() - start
+        if proc.returncode:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            lines.append(f"FAILED {learner} {chapter} after {seconds:.0f} s:\n{tail}")
+            continue
+        import nbformat
+        nb = nbformat.read(done, as_version=4)
+        skipped = [o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if "⏭ skipped" in o.get("text", "")]
+        wrong = [s for s in skipped if any(r in s for r in SKIPPED_FOR_CONTAINERS)]
+        lines.append((f"FAILED {learner} {chapter}: skipped {wrong}" if wrong else
+                      f"{learner} {chapter}") +
+                     f": {checks_passed(nb)} checks passed in {seconds:.0f} s")
+    return lines
+
+
+def test_a_class_runs_the_chapters_under_their_logins_three_at_a_time(kind_class, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    names = sorted(kind_class)
+    # every learner runs a chapter and every chapter runs; 05b (three minutes of rollouts)
+    # once and first, the others twice, so that the three at a time stay busy
+    a5a, a5b, s06, i07 = CLASS_CHAPTERS
+    plan = dict(zip(names, [[a5b], [a5a], [s06], [i07], [a5a, i07], [s06]]))
+    start = time.monotonic()
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        results = list(pool.map(lambda n: _learner_runs(n, kind_class[n], plan[n], tmp_path),
+                                list(plan)))
+    lines = [line for result in results for line in result]
+    failures = [line for line in lines if line.startswith("FAILED")]
+    report(f"class on kind: {len(lines)} chapter runs by {len(names)} learners, {AT_ONCE} at "
+           f"a time, in {time.monotonic() - start:.0f} s, {len(failures)} failures")
+    for line in lines:
+        report(f"  {line.splitlines()[0]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_no_cross_talk_through_the_shared_ingress_controller(kind_class):
+    """Each learner serves the same app under the same Ingress name and path, on the host
+    chapter 07 gives them; all send requests through kind's 127.0.0.1:8080 at once, and
+    every answer must name one of the asker's own pods."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hosts = {}
+    for name, kubeconfig in kind_class.items():
+        ns = f"{CLASS}-{name}"
+        hosts[name] = f"who.{ns}.example.test"       # what lab.host("who") gives them
+        allowed(kubeconfig, "apply", "-n", ns, "-f", "-", stdin=WHO.replace("$HOST", hosts[name]))
+    for name, kubeconfig in kind_class.items():
+        allowed(kubeconfig, "wait", "-n", f"{CLASS}-{name}", "--for=condition=Available",
+                "deployment/who", "--timeout=120s")
+    pods = {name: set(allowed(kubeconfig, "get", "pods", "-n", f"{CLASS}-{name}", "-l", "app=who",
+                              "-o", "jsonpath={.items[*].metadata.name}").split())
+            for name, kubeconfig in kind_class.items()}
+
+    def ask(name: str) -> list[str]:
+        http_get("http://127.0.0.1:8080/", host_header=hosts[name], within=30)  # routed yet
+        return [http_get("http://127.0.0.1:8080/", host_header=hosts[name]).strip()
+                for _ in range(20)]
+    with ThreadPoolExecutor(len(hosts)) as pool:
+        answers = dict(zip(hosts, pool.map(ask, hosts)))
+    foreign = {name: [a for a in got if a not in pods[name]] for name, got in answers.items()}
+    report("class on kind, cross-talk: " + ", ".join(
+        f"{name} {len(got) - len(foreign[name])}/{len(got)} own" for name, got in
+        answers.items()))
+    assert not any(foreign.values()), foreign
+    assert all(len(set(got)) == 2 for got in answers.values()), answers   # both own pods
+
+
+WHO = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: who}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: who}}
+  template:
+    metadata: {labels: {app: who}}
+    spec:
+      containers:
+      - name: agnhost
+        image: %s
+        args: ["serve-hostname", "--port=8080"]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: who}
+spec:
+  selector: {app: who}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: who}
+spec:
+  rules:
+  - host: $HOST
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: who, port: {number: 80}}}}
+""" % versions.IMAGES["agnhost"]
+
+
+def test_pod_security_and_the_quota_hold_on_real_nodes(kind_class):
+    name = sorted(kind_class)[0]
+    kubeconfig, ns = kind_class[name], f"{CLASS}-{name}"
+    privileged = as_learner(kubeconfig, "create", "-n", ns, "-f", "-",
+                            stdin=HOST_PODS["privileged"])
+    assert privileged.returncode and "violates PodSecurity" in privileged.stderr, privileged
+    over = as_learner(kubeconfig, "create", "-n", ns, "-f", "-", stdin=GREEDY)
+    assert over.returncode and "exceeded quota: kubelab-budget" in over.stderr, over
+    allowed(kubeconfig, "create", "-n", ns, "-f", "-", stdin=pod(
+        "plain", image=versions.IMAGES["agnhost"], command=("/agnhost", "pause")))
+    allowed(kubeconfig, "wait", "-n", ns, "--for=condition=Ready", "pod/plain", "--timeout=90s")
+    report("class on kind: a privileged pod refused by Pod Security (baseline), a pod over "
+           "the quota refused with its message, a plain pod Ready on a real kubelet")
 
 
 def test_down_leaves_no_container_route_or_rule(kl):

@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 import yaml
 
+from kubelab._base.errors import KubelabError
 from kubelab._session import features, magics
 from kubelab._session.commands import is_cluster_wide
 from kubelab._system.background import Background, FileServer
@@ -116,6 +117,24 @@ def test_cluster_wide_commands_get_no_namespace(line, wide):
     assert is_cluster_wide(line.split()) == wide
 
 
+def test_apply_cells_take_the_notebooks_string_variables():
+    names = {"SHOP": "shop.ws-a-07.example.test", "PORT": 30080, "FLAG": True,
+             "lab": object()}
+    cell = ("rules: [{host: $SHOP}, {host: ${SHOP}x}]\nport: $PORT\n"
+            "command: [sh, -c, 'echo $HOME $FLAG $lab $']")
+    assert magics.expand_names(cell, names) == (
+        "rules: [{host: shop.ws-a-07.example.test}, {host: shop.ws-a-07.example.testx}]\n"
+        "port: 30080\ncommand: [sh, -c, 'echo $HOME $FLAG $lab $']")
+
+
+@pytest.mark.parametrize("learner, host", [(False, "shop.example.test"),
+                                           (True, "shop.ws-a-07.example.test")])
+def test_hosts_are_the_learners_own_in_a_workshop(learner, host):
+    from kubelab._session.scope import Scope
+    scope = Scope(None, "ws-a-07", "07-ingress", None, [], learner=learner)  # type: ignore[arg-type]
+    assert scope.host("shop") == host
+
+
 def test_skip_message_names_where_the_cell_runs():
     msg = features.skip_message("sandbox", "containers", "`kubectl logs`")
     assert msg.startswith("⏭") and "kind" in msg and "`kubectl logs`" in msg
@@ -200,3 +219,32 @@ def test_solving_an_exercise_needs_it_unsolved_first(cluster, monkeypatch):
     with pytest.raises(ExerciseUnfit):
         lab.exercise("always", "always true", lambda: True, hint="-",
                      solution=lambda lab: None)
+
+
+@pytest.mark.cluster
+def test_a_chapter_left_unfinished_gives_its_node_port_back(cluster, capsys):
+    """01 stopped at its exercise still holds nodePort 30080; 06 takes it back, with a
+    line; a Service kubelab did not make is never touched."""
+    left = Lab(cluster=cluster, namespace="lab-test-left", chapter="test-left")
+    here = Lab(cluster=cluster, namespace="lab-test-here", chapter="test-here")
+    left.reset_namespace()
+    here.reset_namespace()
+    try:
+        left.kubectl(["create", "service", "nodeport", "web-fixed", "--tcp=80:8080",
+                      f"--node-port={left.node_port(0)}"])
+        capsys.readouterr()
+        assert here.node_port(0) == 30080
+        assert left.get("Service", "web-fixed") is None
+        assert "chapter test-left's Service web-fixed" in capsys.readouterr().out
+        cluster.kubectl(["create", "service", "nodeport", "theirs", "--tcp=80:8080",
+                         "--node-port=30123", "-n", "default"])
+        try:
+            with pytest.raises(KubelabError) as e:
+                here.node_port(1)
+            assert "theirs" in e.value.problem and "did not make" in e.value.problem
+            assert cluster.kubectl(["get", "service", "theirs", "-n", "default"]).returncode == 0
+        finally:
+            cluster.kubectl(["delete", "service", "theirs", "-n", "default"])
+    finally:
+        left.cleanup()
+        here.cleanup()

@@ -7,21 +7,18 @@ import base64
 import json
 import subprocess
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
+from learner_logins import ATTEMPTS, GREEDY, HOST_PODS, allowed, as_learner, pod, refused
+
 from kubelab import workshop
-from kubelab._backends import sandbox
-from kubelab._base import versions
 from kubelab._base.contract import LEARNER_SERVICE_ACCOUNT
 from kubelab._base.errors import KubelabError
-from kubelab._build import binaries
 
 pytestmark = pytest.mark.cluster
-ATTEMPTS: Counter = Counter()
 NAME = "wstest"
 
 
@@ -35,105 +32,11 @@ def logins(cluster, tmp_path_factory):
     print(f"\nworkshop isolation attempts: {dict(ATTEMPTS)}")
 
 
-def as_learner(kubeconfig: Path, *args: str, stdin: str | None = None):
-    return subprocess.run([str(binaries.kubectl()), "--kubeconfig", str(kubeconfig), *args],
-                          input=stdin, capture_output=True, text=True, timeout=60)
-
-
-def refused(kubeconfig: Path, *args: str, stdin: str | None = None) -> None:
-    proc = as_learner(kubeconfig, *args, stdin=stdin)
-    ATTEMPTS["refused as expected" if proc.returncode else "WRONGLY ALLOWED"] += 1
-    assert proc.returncode != 0, f"allowed: kubectl {' '.join(args)}\n{proc.stdout}"
-    assert "forbidden" in proc.stderr.lower(), proc.stderr
-
-
-def allowed(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
-    proc = as_learner(kubeconfig, *args, stdin=stdin)
-    ATTEMPTS["allowed as expected" if proc.returncode == 0 else "WRONGLY REFUSED"] += 1
-    assert proc.returncode == 0, f"refused: kubectl {' '.join(args)}\n{proc.stderr}"
-    return proc.stdout
-
-
-def test_kubeconfigs_are_private_and_point_at_the_learners_namespace(logins):
-    for name, path in logins.items():
-        assert path.stat().st_mode & 0o077 == 0
-        doc = yaml.safe_load(path.read_text())
-        assert doc["contexts"][0]["context"]["namespace"] == f"{NAME}-{name}"
-        assert "token" in doc["users"][0]["user"]
-
-
-def test_learner_cannot_touch_another_learners_namespace(logins, cluster):
-    a, b_ns = logins["ann"], f"{NAME}-ben"
-    cluster.kubectl(["create", "configmap", "private", "-n", b_ns, "--from-literal=k=v"])
-    cluster.kubectl(["create", "secret", "generic", "private", "-n", b_ns,
-                     "--from-literal=k=v"])
-    for verb in (["get", "configmap", "private"], ["get", "secret", "private"],
-                 ["get", "pods"], ["get", "deployments"], ["get", "services"],
-                 ["get", "secrets"], ["get", "events"]):
-        refused(a, *verb, "-n", b_ns)
-    refused(a, "create", "configmap", "mine", "-n", b_ns, "--from-literal=k=v")
-    refused(a, "create", "deployment", "web", "-n", b_ns, "--image=x/y:1")
-    refused(a, "patch", "configmap", "private", "-n", b_ns, "-p", '{"data":{"k":"x"}}')
-    refused(a, "delete", "configmap", "private", "-n", b_ns)
-    refused(a, "label", "namespace", b_ns, "owner=ann")
-    for ns in (f"{b_ns}-b", "default", "kube-system"):
-        refused(a, "get", "secrets", "-n", ns)
-        refused(a, "create", "configmap", "mine", "-n", ns, "--from-literal=k=v")
-
-
-def test_learner_cannot_act_on_the_whole_cluster(logins):
-    a = logins["ann"]
-    refused(a, "create", "namespace", "ann-extra")
-    refused(a, "get", "namespaces")
-    refused(a, "get", "pods", "-A")
-    refused(a, "create", "clusterrole", "mine", "--verb=get", "--resource=pods")
-    refused(a, "create", "clusterrolebinding", "mine", "--clusterrole=cluster-admin",
-            f"--serviceaccount={NAME}-ann:learner")
-    refused(a, "apply", "-f", "-", stdin=json.dumps(sandbox.node_manifest(9)))
-    refused(a, "label", "node", "kubelab-node-1", "owner=ann")
-    refused(a, "delete", "node", "kubelab-node-1")
-    refused(a, "create", "quota", "more", "--hard=pods=100")
-
-
-def test_learner_cannot_bind_itself_to_more_power(logins):
-    a, ns = logins["ann"], f"{NAME}-ann"
-    refused(a, "create", "rolebinding", "escalate", "-n", ns, "--clusterrole=cluster-admin",
-            f"--serviceaccount={ns}:learner")
-    refused(a, "create", "rolebinding", "escalate", "-n", ns, "--clusterrole=admin",
-            f"--serviceaccount={ns}:learner")
-    refused(a, "create", "role", "mine", "-n", ns, "--verb=*", "--resource=*")
-    refused(a, "patch", "resourcequota", "kubelab-budget", "-n", ns, "-p",
-            '{"spec":{"hard":{"pods":"1000"}}}')
-
-
 def test_learner_cannot_exceed_its_quota(logins):
     a, ns = logins["ann"], f"{NAME}-ann"
-    greedy = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "greedy"},
-              "spec": {"containers": [{"name": "m", "image": versions.IMAGES["busybox"],
-                                       "resources": {
-                                           "requests": {"cpu": "3"}, "limits": {"cpu": "3"}}}]}}
-    proc = as_learner(a, "apply", "-n", ns, "-f", "-", stdin=json.dumps(greedy))
+    proc = as_learner(a, "apply", "-n", ns, "-f", "-", stdin=GREEDY)
     ATTEMPTS["refused as expected" if proc.returncode else "WRONGLY ALLOWED"] += 1
     assert proc.returncode != 0 and "exceeded quota" in proc.stderr, proc.stderr
-
-
-def _pod(name: str, **spec: object) -> str:
-    container = {"name": "main", "image": versions.IMAGES["busybox"],
-                 "command": ["sleep", "3600"]}
-    container.update(spec.pop("container", {}))
-    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-                       "spec": {"containers": [container], **spec}})
-
-
-HOST_PODS = {
-    "privileged": _pod("root-on-the-node", container={"securityContext": {"privileged": True}}),
-    "hostPath": _pod("node-disk", volumes=[{"name": "root", "hostPath": {"path": "/"}}],
-                     container={"volumeMounts": [{"name": "root", "mountPath": "/host"}]}),
-    "hostNetwork": _pod("node-network", hostNetwork=True),
-    "hostPID": _pod("node-processes", hostPID=True),
-    "capabilities": _pod("node-admin", container={
-        "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}),
-}
 
 
 def test_learner_namespaces_enforce_pod_security_baseline(logins, cluster):
@@ -157,7 +60,7 @@ def test_learner_cannot_run_a_pod_that_reaches_into_the_node(logins, what):
 
 def test_a_plain_pod_runs_with_a_warning_about_the_restricted_profile(logins):
     a, ns = logins["ann"], f"{NAME}-ann"
-    proc = as_learner(a, "create", "-n", ns, "-f", "-", stdin=_pod("plain"))
+    proc = as_learner(a, "create", "-n", ns, "-f", "-", stdin=pod("plain"))
     ATTEMPTS["allowed as expected" if proc.returncode == 0 else "WRONGLY REFUSED"] += 1
     try:
         assert proc.returncode == 0, proc.stderr

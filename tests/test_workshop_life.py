@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from learner_logins import as_learner
 import yaml
 
 from kubelab import workshop
@@ -21,16 +21,10 @@ from kubelab._base.contract import (NODE_PORTS_ANNOTATION, RESERVATION_ANNOTATIO
                                     SLOT_ANNOTATION)
 from kubelab._base import versions
 from kubelab._base.errors import KubelabError, UsageError
-from kubelab._build import binaries
 
 pytestmark = pytest.mark.cluster
 NAME = "wslife"
 QUIET = {"log": lambda m: None}
-
-
-def as_learner(kubeconfig: Path | str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(binaries.kubectl()), "--kubeconfig", str(kubeconfig), *args],
-                          capture_output=True, text=True, timeout=60)
 
 
 def namespace(cluster, name: str) -> dict | None:
@@ -286,3 +280,54 @@ def test_more_learners_than_the_old_limit_get_distinct_held_ports(cluster, tmp_p
     finally:           # not waited for: deleting 122 namespaces takes the namespace
         cluster.kubectl(["delete", workshop.DELETED_KINDS, "-l",       # controller a minute
                          f"{workshop.WORKSHOP_LABEL}={ws}", "--wait=false"], timeout=120)
+
+
+def test_the_board_follows_checks_live_and_names_who_is_stuck(klass, cluster):
+    """The instructor's board, from the watch API: a learner's failing check shows at once,
+    as stuck once it has failed long enough (here: at once), and clears when it passes;
+    the other learner's row does not change."""
+    from kubelab._base.errors import CheckFailed
+    from kubelab._session.scope import workshop_login
+    from kubelab.lab import Lab
+    from kubelab.workshop.board import Board, wait_until
+    board = Board(cluster, NAME, stuck_minutes=0, hours=0.05).start()
+    try:
+        ben_before = {c: r.checks for c, r in board.records.get("ben", {}).items()}
+        login, ns = workshop_login(str(klass["ann"]))
+        lab = Lab(cluster=login, namespace=ns, chapter="98-board", workshop=True)
+        lab.check("a first check holds", True)
+        with pytest.raises(CheckFailed):
+            lab.check("a second check holds", False, hint="try again")
+        rows = wait_until(board, lambda rows: any(
+            r.learner == "ann" and r.stuck and r.stuck[1].failing == "a second check holds"
+            for r in rows), timeout=30)
+        ann = next(r for r in rows if r.learner == "ann")
+        assert ann.chapters["98-board"].checks == {"a first check holds": True,
+                                                   "a second check holds": False}
+        assert ann.last is not None
+        shown = board.text()
+        assert "98-board" in shown and "✗ a second check holds" in shown and \
+            "self-reported" in shown
+        assert "#f5b7b1" in board.html()                     # red: stuck
+        lab.check("a second check holds", True)
+        wait_until(board, lambda rows: any(r.learner == "ann" and r.stuck is None and
+                                           not r.chapters["98-board"].failing for r in rows),
+                   timeout=30)
+        assert {c: r.checks for c, r in board.records.get("ben", {}).items()} == ben_before
+        assert board.events >= 3
+        print(board.text())
+    finally:
+        board.stop()
+
+
+def test_the_board_notebook_shows_the_class(klass, tmp_path):
+    import nbformat
+    import papermill
+    from notebook_runs import text_of
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "instructor" / "board.ipynb"
+    out = tmp_path / "board.ipynb"
+    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3",
+                               parameters={"workshop": NAME, "hours": 0.001},
+                               cwd=str(notebook.parent), progress_bar=False)
+    shown = "".join(text_of(c) for c in nbformat.read(out, as_version=4).cells)
+    assert "ann" in shown and "ben" in shown and "self-reported" in shown, shown

@@ -17,6 +17,12 @@ What is an entry:
   `lab.check` and `lab.exercise` (whose first argument, the exercise id, is not text),
   the reason of `lab.skip_unless`, the text of `lab.say`
   (an f-string becomes a template with context `fstring`);
+- each comment in a chapter's code cells (context `comment`): a `#` comment of the
+  Python, of a `%%apply` cell's YAML, of a `%%bash` cell, or a whole-line comment of a
+  `%%kubectl` cell; whole-line comments on consecutive lines at one indentation are one
+  entry (their lines joined by newlines). Not a `#` inside a string, a line magic's
+  line, a shebang, or a pragma such as `# noqa`. The Korean edition carries the
+  translated comment in place of the English one, and nothing else of the code changes;
 - each kubelab message marked `tr("...")` or `N_("...")` in kubelab's own modules.
 
 Needs polib and nbformat (the `test` extra).
@@ -25,8 +31,10 @@ from __future__ import annotations
 
 import ast
 import copy
+import io
 import re
 import sys
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +55,7 @@ SKIP_MODULES = ("i18n",)
 LAB_CALLS = {"check": ("description", "hint"), "exercise": ("description", "hint"),
              "skip_unless": ("reason",), "say": ("text",)}
 LANG_LINE = re.compile(r'^lang = "[^"]*"', re.M)
+COMMENT = "comment"          # msgctxt of a code cell's comment
 
 
 @dataclass
@@ -130,6 +139,202 @@ def code_strings(source: str) -> list[tuple[str, bool, str]]:
     return sorted(found, key=lambda f: source.find(f[0][:20]))
 
 
+# ------------------------------------------------------------------ code comments
+@dataclass
+class Comment:
+    """A comment of a code cell: one end-of-line comment, or a block of whole-line
+    comments on consecutive lines at one indentation. `first` and `last` are its lines
+    (0-based) in the cell, `column` where its marker (`#` and the spaces after it)
+    starts, `text` its words (a block's lines joined by newlines)."""
+    first: int
+    last: int
+    column: int
+    marker: str
+    text: str
+    whole_line: bool
+
+    @property
+    def role(self) -> str:
+        return "code comment" if self.whole_line else "code comment, end of line"
+
+
+PRAGMA = re.compile(r"(noqa|type:|pragma|pylint:|fmt:|isort:)")
+SHELL_MAGICS = ("bash", "sh")
+HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][\w.-]*)\2")
+BLOCK_SCALAR = re.compile(r"(?:^|\s)[|>][0-9+-]*$")
+
+
+def _python_spots(lines: list[str], start: int) -> list[tuple[int, int]]:
+    """(line, column) of each `#` that starts a Python comment: tokenize knows strings.
+    A line magic or shell escape (`%kubectl ...`, `!ls`) is IPython's, not Python: its
+    `#` belongs to the command, so such lines are read as empty."""
+    python = "\n".join("" if n < start or line.lstrip().startswith(("%", "!")) else line
+                       for n, line in enumerate(lines))
+    try:
+        return [(t.start[0] - 1, t.start[1])
+                for t in tokenize.generate_tokens(io.StringIO(python).readline)
+                if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError) as e:
+        raise ValueError(f"the cell's Python cannot be read for its comments: {e}") from None
+
+
+def _yaml_spots(lines: list[str], start: int) -> list[tuple[int, int]]:
+    """`#` after a space (or at a line's start), outside quoted scalars and block
+    scalars (`key: |`), begins a YAML comment."""
+    spots: list[tuple[int, int]] = []
+    block: int | None = None        # a block scalar's lines are indented deeper than this
+    quote = ""                      # the quote of a scalar running on from a line above
+    for n in range(start, len(lines)):
+        line = lines[n]
+        indent = len(line) - len(line.lstrip(" "))
+        if block is not None:
+            if not line.strip() or indent > block:
+                continue
+            block = None
+        i, prev, col = 0, " ", None
+        while i < len(line):
+            c = line[i]
+            if quote == "'":
+                if c == "'" and line[i + 1:i + 2] == "'":
+                    i += 2
+                    continue
+                if c == "'":
+                    quote = ""
+            elif quote == '"':
+                if c == "\\":
+                    i += 2
+                    continue
+                if c == '"':
+                    quote = ""
+            elif c == "#" and prev in " \t":
+                col = i
+                break
+            elif c in "'\"" and (not line[:i].strip() or line[:i].rstrip()[-1] in ":-[{,?"):
+                quote = c
+            prev = c
+            i += 1
+        if col is not None:
+            spots.append((n, col))
+        if not quote and BLOCK_SCALAR.search(line[:col].rstrip()):
+            block = indent
+    return spots
+
+
+def _shell_spots(lines: list[str], start: int) -> list[tuple[int, int]]:
+    """`#` at the start of a word, outside quotes and here-documents, begins a shell
+    comment (not `$#`, not `${#var}`)."""
+    spots: list[tuple[int, int]] = []
+    quote, n = "", start
+    while n < len(lines):
+        line, i, prev, waiting = lines[n], 0, " ", []
+        while i < len(line):
+            c = line[i]
+            if quote == "'":
+                if c == "'":
+                    quote = ""
+            elif quote == '"':
+                if c == "\\":
+                    i += 1
+                elif c == '"':
+                    quote = ""
+            elif c == "\\":
+                i += 1
+            elif c in "'\"":
+                quote = c
+            elif c == "#" and prev in " \t;&|()<>":
+                spots.append((n, i))
+                break
+            elif line.startswith("<<", i) and not line.startswith("<<<", i):
+                found = HEREDOC.match(line, i)
+                if found:
+                    waiting.append((found.group(3), found.group(1) == "-"))
+                    i, prev = found.end(), "x"
+                    continue
+            prev = c
+            i += 1
+        n += 1
+        for word, tabs in waiting:          # skip each here-document's body
+            while n < len(lines) and (lines[n].lstrip("\t") if tabs else lines[n]) != word:
+                n += 1
+            n += 1
+    return spots
+
+
+def _comment_spots(source: str) -> list[tuple[int, int]]:
+    lines = source.split("\n")
+    head = next((n for n, line in enumerate(lines) if line.strip()), None)
+    if head is None:
+        return []
+    if not lines[head].lstrip().startswith("%%"):
+        return _python_spots(lines, 0)
+    magic, *args = lines[head].strip()[2:].split()
+    if magic == "apply":
+        return _yaml_spots(lines, head + 1)
+    if magic in SHELL_MAGICS or (magic == "script" and args[:1] and
+                                  Path(args[0]).name in SHELL_MAGICS):
+        return _shell_spots(lines, head + 1)
+    if magic == "kubectl":                  # whole-line comments only (magics.py)
+        return [(n, line.index("#")) for n, line in enumerate(lines)
+                if n > head and line.lstrip().startswith("#")]
+    return []                               # another cell magic: its text is its own
+
+
+def code_comments(source: str) -> list[Comment]:
+    """The comments of a code cell, in order (see the module's docstring)."""
+    lines = source.split("\n")
+    found: list[Comment] = []
+    for n, col in _comment_spots(source):
+        raw = lines[n][col:]
+        marker = re.match(r"#+[ \t]*", raw).group(0)
+        text = raw[len(marker):].rstrip()
+        if not text or raw.startswith("#!") or PRAGMA.match(text):
+            continue
+        whole = not lines[n][:col].strip()
+        last = found[-1] if found else None
+        if (whole and last is not None and last.whole_line and last.last == n - 1
+                and last.column == col and last.marker == marker):
+            last.last, last.text = n, last.text + "\n" + text
+            continue
+        found.append(Comment(n, n, col, marker, text, whole))
+    return found
+
+
+def translate_comments(source: str, translate) -> str:  # noqa: ANN001
+    """`source` with each comment's text replaced by `translate(text)`; the code, and
+    each comment's place and marker, stay as they are. A block's translation may take
+    more or fewer lines; an end-of-line comment's stays on its line."""
+    lines = source.split("\n")
+    out: list[str] = []
+    done = 0
+    for c in code_comments(source):
+        out += lines[done:c.first]
+        words = translate(c.text).split("\n")
+        head = lines[c.first][:c.column]
+        if c.whole_line:
+            out += [head + c.marker + w if w.strip() else head + c.marker.rstrip()
+                    for w in words]
+        else:
+            out.append(head + c.marker + " ".join(w.strip() for w in words if w.strip()))
+        done = c.last + 1
+    out += lines[done:]
+    return "\n".join(out)
+
+
+def strip_comments(source: str) -> str:
+    """`source` without its comments: whole-line comments go with their lines, an
+    end-of-line comment from its marker on. What two editions' code cells must share."""
+    lines = source.split("\n")
+    gone: set[int] = set()
+    cut: dict[int, int] = {}
+    for c in code_comments(source):
+        if c.whole_line:
+            gone.update(range(c.first, c.last + 1))
+        else:
+            cut[c.first] = c.column
+    return "\n".join(line[:cut[n]] if n in cut else line
+                     for n, line in enumerate(lines) if n not in gone)
+
+
 def chapter_messages(path: Path) -> list[Message]:
     import nbformat
     nb = nbformat.read(path, as_version=4)
@@ -140,10 +345,12 @@ def chapter_messages(path: Path) -> list[Message]:
             found = [(cell.source, False, "markdown cell")]
         elif cell.cell_type == "code":
             found = code_strings(cell.source)
+            found += [(c.text, COMMENT, c.role) for c in code_comments(cell.source)]
         else:
             continue
-        for text, template, role in found:
-            msg = Message(text, FSTRING if template else None, comment=role)
+        for text, kind, role in found:
+            context = COMMENT if kind == COMMENT else FSTRING if kind else None
+            msg = Message(text, context, comment=role)
             msg = messages.setdefault(msg.key, msg)
             msg.occurrences.append((where, cell.get("id", "")))
     return list(messages.values())
@@ -258,6 +465,8 @@ def _entry_faults(e) -> list[str]:  # noqa: ANN001
         fields = set(re.findall(r"\{(\w+)[^{}]*\}", e.msgid))
         if fields != set(re.findall(r"\{(\w+)[^{}]*\}", e.msgstr)):
             faults.append("format fields differ")
+    if e.msgctxt == COMMENT and "end of line" in (e.comment or "") and "\n" in e.msgstr:
+        faults.append("an end-of-line comment must stay on one line")
     for marker in MARKERS:
         if e.msgid.startswith(marker) != e.msgstr.startswith(marker) or \
                 (marker in e.msgstr) and marker not in e.msgid:
@@ -276,13 +485,15 @@ def mo_bytes(po) -> bytes:  # noqa: ANN001
 # ------------------------------------------------------------------ the Korean edition
 def translated_notebook(path: Path, lang: str) -> str:
     """The text of the `lang` edition of an English chapter: markdown cells from the
-    catalogue, code cells unchanged except `lang = "<lang>"` in the parameters cell."""
+    catalogue; code cells with their comments from the catalogue, and otherwise
+    unchanged except `lang = "<lang>"` in the parameters cell."""
     import nbformat
     import polib
     nb = nbformat.read(path, as_version=4)
     po = polib.pofile(str(po_path(path.stem, lang)))
-    table = {e.msgid: e.msgstr for e in po
-             if e.msgctxt is None and e.msgstr and "fuzzy" not in e.flags}
+    current = [e for e in po if e.msgstr and "fuzzy" not in e.flags]
+    table = {e.msgid: e.msgstr for e in current if e.msgctxt is None}
+    comments = {e.msgid: e.msgstr for e in current if e.msgctxt == COMMENT}
     out = copy.deepcopy(nb)
     for cell in out.cells:
         if cell.cell_type == "markdown":
@@ -290,9 +501,15 @@ def translated_notebook(path: Path, lang: str) -> str:
                 raise LookupError(f"{path.name} cell {cell.get('id')}: no current "
                                   f"translation ({lang})")
             cell.source = table[cell.source]
-        elif "parameters" in cell.metadata.get("tags", []):
-            cell.source = set_lang(cell.source, lang)
         if cell.cell_type == "code":
+            def comment(text: str, cell=cell) -> str:  # noqa: ANN001
+                if text not in comments:
+                    raise LookupError(f"{path.name} cell {cell.get('id')}: comment "
+                                      f"{text[:40]!r} has no current translation ({lang})")
+                return comments[text]
+            cell.source = translate_comments(cell.source, comment)
+            if "parameters" in cell.metadata.get("tags", []):
+                cell.source = set_lang(cell.source, lang)
             cell.outputs = []
             cell.execution_count = None
     return nbformat.writes(out) + "\n"

@@ -20,8 +20,11 @@ def available() -> tuple[bool, str]:
     if not K3S_KUBECONFIG.exists():
         return False, tr("no K3s kubeconfig at {path}", path=K3S_KUBECONFIG)
     if not os.access(K3S_KUBECONFIG, os.R_OK):
-        return False, tr("{path} is not readable: install K3s with --write-kubeconfig-mode "
-                         "644, or copy it with sudo", path=K3S_KUBECONFIG)
+        return False, tr("{path} is not readable: copy it to ~/.kube/config with sudo (then "
+                         "chown it to you, mode 600), or install K3s with "
+                         "--write-kubeconfig-group GROUP --write-kubeconfig-mode 640 (never "
+                         "644: every local user would get the admin credentials)",
+                         path=K3S_KUBECONFIG)
     return True, tr("K3s kubeconfig at {path}", path=K3S_KUBECONFIG)
 
 

@@ -458,7 +458,7 @@ class Sandbox(Backend):
         return available()
 
     def up(self, options: Options) -> Cluster:
-        nodes = self.default_nodes if options.nodes is None else options.nodes
+        nodes = options.nodes
         return up(nodes=nodes, port=options.port, log=options.log, record=True)
 
     def down(self, cluster: Cluster, log: Log) -> None:

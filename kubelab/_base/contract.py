@@ -7,6 +7,9 @@ both sides import them. Imports nothing of kubelab.
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+
 # ------------------------------------------------------------------ a lab of one's own
 LESSON_LABEL = "kubelab.dev/lesson"            # on a chapter's namespaces: the chapter
 
@@ -52,3 +55,41 @@ def learner_namespaces(namespace: str) -> list[str]:
 def node_port_reservation(which: int) -> str:
     """The Service that holds a learner's `which`-th fixed nodePort until a chapter uses it."""
     return f"kubelab-node-port-{which}"
+
+# The Ingress controllers' Services, by name (Traefik's chart and K3s name it traefik,
+# ingress-nginx's manifests ingress-nginx-controller) and by label: chapter 07 sends
+# requests through it, and a workshop lets its learners read it by name.
+CONTROLLER_SERVICES = ["traefik", "ingress-nginx-controller"]
+CONTROLLER_SELECTOR = "app.kubernetes.io/name in (traefik,ingress-nginx)"
+
+
+@dataclass
+class ProgressRecord:
+    """One chapter's entry in a learner's progress ConfigMap (key: the chapter), written by
+    the learner's login at each check and read by the instructor's board. `failing` is the
+    check that failed last, `since` when it first failed in a row (ISO times, UTC)."""
+    checks: dict[str, bool] = field(default_factory=dict)
+    at: str = ""
+    failing: str = ""
+    detail: str = ""
+    since: str = ""
+
+    def dumps(self) -> str:
+        return json.dumps({"checks": self.checks, "at": self.at, "failing": self.failing,
+                           "detail": self.detail, "since": self.since}, ensure_ascii=False)
+
+    @classmethod
+    def loads(cls, raw: str | None) -> "ProgressRecord":
+        """Also reads the earlier form (a plain {check: passed}); garbage reads as empty,
+        since a learner's login can write anything there."""
+        try:
+            data = json.loads(raw or "{}")
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        if "checks" not in data:
+            return cls(checks={str(k): bool(v) for k, v in data.items()})
+        checks = data.get("checks") if isinstance(data.get("checks"), dict) else {}
+        return cls(checks={str(k): bool(v) for k, v in checks.items()},
+                   **{k: str(data.get(k) or "") for k in ("at", "failing", "detail", "since")})

@@ -29,6 +29,23 @@ def image_tags(pods: Iterable[dict]) -> list[str]:
     return sorted(image_tag(p) for p in pods)
 
 
+def pod_status(pod: dict) -> str:
+    """Roughly the STATUS column of `kubectl get pods`: Terminating for a pod on its way
+    out, else the reason a container waits or ended with (ContainerCreating,
+    ErrImagePull, ImagePullBackOff, CrashLoopBackOff, ...), else the pod's phase
+    (Pending, Running)."""
+    if is_leaving(pod):
+        return "Terminating"
+    status = pod.get("status") or {}
+    for cs in status.get("containerStatuses") or []:
+        state = cs.get("state") or {}
+        reason = ((state.get("waiting") or {}).get("reason")
+                  or (state.get("terminated") or {}).get("reason"))
+        if reason:
+            return reason
+    return status.get("phase") or "Pending"
+
+
 def restarted_and_ready(pod: dict) -> bool:
     """Has the pod's first container been restarted (RESTARTS >= 1), and is it ready
     again?"""
@@ -141,6 +158,19 @@ def revisions(replicasets: Iterable[dict]) -> dict[int, str]:
     return out
 
 
+def rollout_complete(deployment: dict | None) -> bool:
+    """What `kubectl rollout status` waits for: the Deployment's controller has seen its
+    latest spec, and every wanted pod is updated to the current template and available,
+    with no old pod left."""
+    if not deployment:
+        return False
+    spec, st = deployment.get("spec") or {}, deployment.get("status") or {}
+    want = spec.get("replicas", 1)
+    return (st.get("observedGeneration", 0) >= (deployment.get("metadata") or {}).get(
+        "generation", 0) and st.get("updatedReplicas", 0) == want
+        and st.get("replicas", 0) == want and st.get("availableReplicas", 0) == want)
+
+
 def versions_ready_together(moments: list[dict[str, dict]]) -> bool:
     """Was there a moment when pods of two ReplicaSets (old and new) were both ready?"""
     return any(sum(1 for rs in m.values() if _ready(rs) > 0) >= 2 for m in moments)
@@ -182,26 +212,24 @@ def ingress_routes(ingress: dict | None) -> dict[tuple[str, str], str]:
     return out
 
 
+def _ingress_path(ingress: dict | None, host: str, path: str) -> dict:
+    """One path of an Ingress's rule for `host` ({} when absent)."""
+    for rule in ((ingress or {}).get("spec") or {}).get("rules") or []:
+        if rule.get("host", "") == host:
+            for p in (rule.get("http") or {}).get("paths") or []:
+                if p.get("path") == path:
+                    return p
+    return {}
+
+
 def ingress_backend(ingress: dict | None, host: str, path: str) -> dict | None:
     """The Service backend ({name, port}) of one path of an Ingress, None when absent."""
-    for rule in ((ingress or {}).get("spec") or {}).get("rules") or []:
-        if rule.get("host", "") != host:
-            continue
-        for p in (rule.get("http") or {}).get("paths") or []:
-            if p.get("path") == path:
-                return (p.get("backend") or {}).get("service")
-    return None
+    return (_ingress_path(ingress, host, path).get("backend") or {}).get("service")
 
 
 def path_type(ingress: dict | None, host: str, path: str) -> str | None:
     """The pathType of one path of an Ingress (None when the path is not there)."""
-    for rule in ((ingress or {}).get("spec") or {}).get("rules") or []:
-        if rule.get("host", "") != host:
-            continue
-        for p in (rule.get("http") or {}).get("paths") or []:
-            if p.get("path") == path:
-                return p.get("pathType")
-    return None
+    return _ingress_path(ingress, host, path).get("pathType")
 
 
 # ------------------------------------------------------------------ Gateway API

@@ -7,6 +7,7 @@ context, not a namespace, so the echo carries the `-n NAMESPACE` kubelab adds
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Callable
 
 from kubelab._base.errors import KubelabError
@@ -104,9 +105,29 @@ def kubectl_magic(line: str, cell: str | None = None) -> None:
             run_line(shell.var_expand(cmd) if shell is not None else cmd)
 
 
+# `$NAME` (or `${NAME}`) in a %%apply cell: a string variable of the notebook. IPython's own
+# `{name}` expansion cannot serve YAML, whose flow mappings are written in braces.
+_NAME = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+def expand_names(text: str, names: dict[str, Any]) -> str:
+    """Put each `$NAME` of `text` that is a string or number in `names` in its place;
+    any other `$` stays as it is (a shell variable in a container's command, say)."""
+    def value(match: re.Match[str]) -> str:
+        found = names.get(match.group(1) or match.group(2))
+        ok = isinstance(found, (str, int)) and not isinstance(found, bool)
+        return str(found) if ok else match.group(0)
+    return _NAME.sub(value, text)
+
+
 def apply_magic(line: str, cell: str) -> None:
-    """%%apply: the cell is YAML; apply it in the chapter's namespace."""
+    """%%apply: the cell is YAML; apply it in the chapter's namespace, with `$NAME`
+    replaced by the notebook's variable NAME (a host of the learner's own, say)."""
     lab = current_lab()
+    from IPython import get_ipython
+    shell = get_ipython()
+    if shell is not None:
+        cell = expand_names(cell, shell.user_ns)
     print(f"$ {lab.terminal_line(['apply', '-f', '-'])}")
     print(lab.apply(cell).rstrip())
 

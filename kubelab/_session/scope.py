@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Protocol
 
 from kubelab._base.contract import (LEARNER_LABEL, LESSON_LABEL, LOGIN_EXTENSION,
                                     NODE_PORT_ANNOTATION, NODE_PORTS_ANNOTATION,
                                     PROGRESS_CONFIGMAP, RESERVATION_ANNOTATION,
+                                    ProgressRecord,
                                     WORKSHOP_LABEL, learner_namespaces,
                                     node_port_reservation)
 from kubelab._base.errors import KubelabError
@@ -28,6 +30,7 @@ class Result(Protocol):
     """What a scope reads of a check's record (grading.CheckResult)."""
     description: str
     passed: bool
+    detail: str
 
 
 class Scope:
@@ -76,7 +79,9 @@ class Scope:
         the same cluster-wide port. The workshop holds it with a reservation Service until
         now: that is released here, right before the cell uses the port."""
         if not self.learner:
-            return (30080, 30123)[which]
+            port = (30080, 30123)[which]
+            self._take_back_node_port(port)
+            return port
         ns = self.reads.get("Namespace", self.namespace, namespace=None) or {}
         ports = learner_node_ports(ns)
         if len(ports) <= which:
@@ -85,6 +90,45 @@ class Scope:
                                   "add` makes carry their ports."))
         release_node_port(self.reads.api, self.namespace, which)
         return ports[which]
+
+    def _take_back_node_port(self, port: int) -> None:
+        """On a lab of one's own, 01 and 06 use the same fixed nodePort. A chapter left
+        unfinished still holds it: its Service is deleted here, with a line saying so, as
+        that chapter's cleanup would have done. A Service kubelab did not make is never
+        touched: the cell stops with its name and the fix."""
+        try:                     # "" is every namespace
+            services = self.reads.list("Service", namespace="")
+            chapters = {n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(
+                LESSON_LABEL) for n in self.reads.list("Namespace", namespace="")}
+        except KubelabError:     # a login that may not list them: the cell will tell
+            return
+        for svc in services:
+            meta = svc["metadata"]
+            if port not in [p.get("nodePort") for p in svc["spec"].get("ports") or []] \
+                    or meta["namespace"] == self.namespace:
+                continue
+            owner = chapters.get(meta["namespace"])
+            if not owner:
+                raise KubelabError(
+                    tr("nodePort {port} is held by the Service {name} in namespace "
+                       "{namespace}, which kubelab did not make.", port=port,
+                       name=meta["name"], namespace=meta["namespace"]),
+                    tr("delete that Service, or give it another nodePort, then run this "
+                       "cell again."))
+            self.cluster.kubectl(["delete", "service", meta["name"], "-n", meta["namespace"],
+                                  "--wait=true"])
+            print(tr("(nodePort {port} was still held by chapter {chapter}'s Service {name}, "
+                     "left from a run that did not reach its cleanup: deleted it)",
+                     port=port, chapter=owner, name=meta["name"]))
+
+    def host(self, name: str) -> str:
+        """A host name for an Ingress or a Gateway route: `name.example.test` on a lab of
+        one's own; in a workshop `name.<namespace>.example.test`, because one shared
+        controller serves every learner's rules, and two learners claiming the same host
+        would be answered by each other's pods."""
+        if not self.learner:
+            return f"{name}.example.test"
+        return f"{name}.{self.namespace}.example.test"
 
     # ------------------------------------------------------------------ features
     def feature_backend(self) -> str:
@@ -151,16 +195,30 @@ class Scope:
 
     def record_progress(self) -> None:
         """Keep this chapter's check results in the learner's own namespace, where the
-        instructor's `kubelab workshop progress` reads them."""
+        instructor's `kubelab workshop progress` and live board read them: each check,
+        the time, and the check that failed last with the time it first failed in a row
+        (so the board can tell who is stuck)."""
         from kubernetes import client
         core = client.CoreV1Api(self.reads.api)
-        data = {self.chapter: json.dumps({r.description: r.passed for r in self.results})}
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        last = self.results[-1] if self.results else None
+        record = ProgressRecord(checks={r.description: r.passed for r in self.results}, at=now)
         try:
-            core.patch_namespaced_config_map(PROGRESS_CONFIGMAP, self.namespace,
-                                             {"data": data})
+            existing = core.read_namespaced_config_map(PROGRESS_CONFIGMAP, self.namespace)
         except client.ApiException as e:
             if e.status != 404:
                 raise
+            existing = None
+        if last is not None and not last.passed:
+            before = ProgressRecord.loads((existing.data or {}).get(self.chapter)
+                                          if existing else None)
+            record.failing, record.detail = last.description, str(last.detail)[:300]
+            record.since = before.since if before.failing == last.description and \
+                before.since else now
+        data = {self.chapter: record.dumps()}
+        if existing is not None:
+            core.patch_namespaced_config_map(PROGRESS_CONFIGMAP, self.namespace, {"data": data})
+        else:
             core.create_namespaced_config_map(self.namespace, client.V1ConfigMap(
                 metadata=client.V1ObjectMeta(name=PROGRESS_CONFIGMAP), data=data))
 

@@ -42,6 +42,24 @@ class Tools:
         kinds = [k.strip() for k in kinds.split(",")] if isinstance(kinds, str) else kinds
         return LiveView(self.reads, kinds, selector, seconds)
 
+    def rewind_rollout(self, deployment: str, image: str) -> bool:
+        """Before a cell rolls `deployment` out to `image`: if a re-run of the cell finds
+        it there already (nothing would roll out, and the check after it would have no
+        rollout to look at), roll back one revision first and say so, so the rollout
+        happens again under the learner's eyes. True when it rolled back."""
+        found = self.reads.get("Deployment", deployment)
+        containers = ((found or {}).get("spec", {}).get("template", {}).get("spec", {})
+                      .get("containers") or [])
+        if not found or image not in [c.get("image") for c in containers]:
+            return False
+        print(tr("(this cell ran before: {deployment} already runs {image}, so setting it "
+                 "again would roll nothing out. Rolling back one revision first, so that "
+                 "you see the rollout again.)", deployment=deployment,
+                 image=image.rsplit("/", 1)[-1]))
+        self.commands.kubectl(["rollout", "undo", f"deployment/{deployment}"])
+        self.reads.wait_rollout(deployment)
+        return True
+
     def serve(self, directory: str, seconds: float | None = None) -> FileServer:
         """Serve local files on 127.0.0.1, to `kubectl apply -f http://...`: until the
         chapter's cleanup (or `.stop()`), or for `seconds` when given."""

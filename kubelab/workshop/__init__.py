@@ -16,12 +16,14 @@ learner's ServiceAccount and Role, the second namespace's suffix) are kubelab's 
 with the chapters, in kubelab/_base/contract.py. Here: learners.py (who), ports.py (each
 learner's slot and fixed nodePorts, issued from the cluster, never twice, held by
 reservation Services), manifests.py (the objects), roster.py (who is in a workshop now),
-provision.py (`create`, `add`, `renew`), records.py (`progress`), teardown.py (`reset`,
-`remove`, `delete`), instructor.py (which cluster). There is no limit on a class's size.
+provision.py (`create`, `add`, `renew`), records.py (`progress`), board.py (the
+instructor's live board), teardown.py (`reset`, `remove`, `delete`), instructor.py (which
+cluster). A learner's login also reads the Ingress controller's Service by name. There is no limit on a class's size.
 """
 from __future__ import annotations
 
 from kubelab._base.contract import LEARNER_LABEL, WORKSHOP_LABEL
+from kubelab.workshop.board import Board
 from kubelab.workshop.instructor import instructor_cluster
 from kubelab.workshop.learners import Learner, learners_from
 from kubelab.workshop.manifests import (LEARNER_RULES, QUOTA, objects_for, policy_name,
@@ -34,7 +36,7 @@ from kubelab.workshop.roster import chosen, existing_learners, workshop_exists
 from kubelab.workshop.teardown import DELETED_KINDS, busy_namespaces, delete, remove, reset
 
 __all__ = ["DELETED_KINDS", "LEARNER_LABEL", "LEARNER_RULES", "QUOTA", "WORKSHOP_LABEL",
-           "Learner", "add", "allocated_node_ports", "busy_namespaces", "chosen", "create",
+           "Board", "Learner", "add", "allocated_node_ports", "busy_namespaces", "chosen", "create",
            "delete", "existing_learners", "instructor_cluster", "issue", "learner_kubeconfig",
            "learners_from", "ledger", "node_port_range", "objects_for", "policy_name",
            "probe_objects", "progress", "progress_table", "remove", "renew", "reset",

@@ -6,7 +6,7 @@ refuse (tried before any login is handed out)."""
 from __future__ import annotations
 
 from kubelab._base import versions
-from kubelab._base.contract import (LEARNER_ROLE, LEARNER_SERVICE_ACCOUNT,
+from kubelab._base.contract import (CONTROLLER_SERVICES, LEARNER_ROLE, LEARNER_SERVICE_ACCOUNT,
                                     NODE_PORTS_ANNOTATION, SLOT_ANNOTATION, WORKSHOP_LABEL)
 from kubelab._session.scope import reservation_manifest
 from kubelab.workshop.learners import Learner
@@ -53,14 +53,19 @@ TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
 QUOTA = {"pods": "20", "services": "12", "services.nodeports": "8",
          "services.loadbalancers": "1", "requests.cpu": "2", "requests.memory": "2Gi",
          "limits.cpu": "4", "limits.memory": "4Gi", "configmaps": "20", "secrets": "20"}
+# Default limits small enough that the quota's limits (4 CPU, 4 GiB) hold the 20 pods its
+# pod count allows: chapter 05b runs up to 11 pods at once, and agnhost needs far less.
 LIMITS = {"defaultRequest": {"cpu": "50m", "memory": "64Mi"},
-          "default": {"cpu": "500m", "memory": "256Mi"}}
+          "default": {"cpu": "200m", "memory": "192Mi"}}
 
 
 def objects_for(learner: Learner, slot: int = 0, ports: list[int] | None = None,
-                reservations: bool = True) -> list[dict]:
+                reservations: bool = True,
+                controller_namespaces: list[str] | None = None) -> list[dict]:
     """Every object `create` or `add` makes for one learner: their slot and fixed nodePorts
-    (ports.issue) on their namespaces, and the reservations that hold those ports."""
+    (ports.issue) on their namespaces, and the reservations that hold those ports; in each
+    of `controller_namespaces`, a RoleBinding that lets them read the controller's Service
+    (by name only: nothing else of that namespace)."""
     labels = learner.labels()
     notes = {SLOT_ANNOTATION: str(slot)}
     if ports:
@@ -111,6 +116,17 @@ def objects_for(learner: Learner, slot: int = 0, ports: list[int] | None = None,
                      "name": learner.cluster_role},
          "subjects": [sa]},
     ]
+    if controller_namespaces:
+        reader = f"{learner.cluster_role}-ingress"
+        objs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                     "metadata": {"name": reader, "labels": labels},
+                     "rules": [{"apiGroups": [""], "resources": ["services"],
+                                "verbs": ["get"], "resourceNames": CONTROLLER_SERVICES}]})
+        objs += [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                  "metadata": {"name": reader, "namespace": ns, "labels": labels},
+                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                              "name": reader},
+                  "subjects": [sa]} for ns in controller_namespaces]
     if reservations:
         objs += [reservation_manifest(learner.namespace, labels, which, port)
                  for which, port in enumerate(ports or [])]

@@ -13,7 +13,7 @@ import yaml
 
 from concurrent.futures import ThreadPoolExecutor
 
-from kubelab._base.contract import (LEARNER_SERVICE_ACCOUNT, LOGIN_EXTENSION,
+from kubelab._base.contract import (CONTROLLER_SELECTOR, LEARNER_SERVICE_ACCOUNT, LOGIN_EXTENSION,
                                     NODE_PORTS_ANNOTATION)
 from kubelab._base.errors import KubelabError, UsageError
 from kubelab._base.i18n import tr
@@ -143,6 +143,14 @@ def _reserve(cluster: Cluster, api, learner: Learner, ports: list[int]) -> list[
     return ports
 
 
+def controller_namespaces(cluster: Cluster) -> list[str]:
+    """Where an Ingress controller's Service is (kube-system for K3s's and kubelab's
+    Traefik): learners get to read it by name there."""
+    out = cluster.kubectl(["get", "services", "--all-namespaces", "-l", CONTROLLER_SELECTOR,
+                           "-o", "jsonpath={.items[*].metadata.namespace}"], timeout=60).stdout
+    return sorted(set(out.split()))
+
+
 def _provision(cluster: Cluster, learners: list[Learner], logins: Logins,
                log=print) -> list[dict]:  # noqa: ANN001
     """Make new learners: slots and ports issued, objects applied, ports reserved, the
@@ -150,11 +158,12 @@ def _provision(cluster: Cluster, learners: list[Learner], logins: Logins,
     if not learners:
         return []
     issued = node_ports.issue(cluster, learners[0].workshop, len(learners))
+    controllers = controller_namespaces(cluster)
 
     def make(args: tuple[Learner, tuple[int, list[int]]]) -> None:
         learner, (slot, ports) = args
-        doc = json.dumps({"apiVersion": "v1", "kind": "List",
-                          "items": objects_for(learner, slot, ports, reservations=False)})
+        doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects_for(
+            learner, slot, ports, reservations=False, controller_namespaces=controllers)})
         cluster.kubectl(["apply", "-f", "-"], input=doc, timeout=300)
         _reserve(cluster, logins.api, learner, ports)
 

@@ -2,10 +2,8 @@
 their first namespace, and shown as a table."""
 from __future__ import annotations
 
-import json
-
 from kubelab._base.contract import (LEARNER_LABEL, PROGRESS_CONFIGMAP, WORKSHOP_LABEL,
-                                    learner_namespace)
+                                    ProgressRecord, learner_namespace)
 from kubelab._cluster.cluster import Cluster
 
 
@@ -27,7 +25,7 @@ def progress(cluster: Cluster, workshop: str) -> dict[str, dict[str, dict[str, b
                 continue
             raise
         for chapter, raw in (cm.data or {}).items():
-            table[learner][chapter] = json.loads(raw)
+            table[learner][chapter] = ProgressRecord.loads(raw).checks
     return table
 
 

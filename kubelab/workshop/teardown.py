@@ -11,10 +11,11 @@ from kubelab.workshop.learners import Learner, check_workshop_name
 from kubelab.workshop.roster import existing_learners
 
 # Every kind `create` makes that outlives a namespace (the rest goes with the namespaces).
-DELETED_KINDS = ("namespaces,clusterroles,clusterrolebindings,"
+# (RoleBindings: a learner's binding in the Ingress controller's namespace.)
+DELETED_KINDS = ("namespaces,clusterroles,clusterrolebindings,rolebindings,"
                  "validatingadmissionpolicybindings,validatingadmissionpolicies")
-# What a learner has outside their namespaces: their read-only ClusterRole and its binding.
-LEARNER_KINDS = "namespaces,clusterroles,clusterrolebindings"
+# What a learner has outside their namespaces: their read-only ClusterRoles and bindings.
+LEARNER_KINDS = "namespaces,clusterroles,clusterrolebindings,rolebindings"
 
 
 def reset(cluster: Cluster, learners: list[Learner], log=print,  # noqa: ANN001
@@ -40,7 +41,8 @@ def remove(cluster: Cluster, workshop: str, names: list[str], log=print) -> list
     removed = []
     for name in names:
         selector = f"{WORKSHOP_LABEL}={workshop},{LEARNER_LABEL}={name}"
-        out = cluster.kubectl(["delete", LEARNER_KINDS, "-l", selector, "--ignore-not-found",
+        out = cluster.kubectl(["delete", LEARNER_KINDS, "-l", selector, "--all-namespaces",
+                               "--ignore-not-found",
                                "--wait=true", "--timeout=300s", "-o", "name"],
                               timeout=330).stdout
         if name in have:
@@ -68,7 +70,8 @@ def delete(cluster: Cluster, workshop: str, log=print) -> None:  # noqa: ANN001
     gone: the namespace controller empties them one by one, about a second each on a
     small cluster, so the wait grows with the class (hundreds of learners: minutes)."""
     selector = f"{WORKSHOP_LABEL}={workshop}"
-    out = cluster.kubectl(["delete", DELETED_KINDS, "-l", selector, "--ignore-not-found",
+    out = cluster.kubectl(["delete", DELETED_KINDS, "-l", selector, "--all-namespaces",
+                           "--ignore-not-found",
                            "--wait=false", "-o", "name"], timeout=330).stdout
     deleted = [line for line in out.splitlines() if "/" in line]
     if not deleted:

@@ -269,7 +269,7 @@ class Kind(Backend):
         return available()
 
     def up(self, options: Options) -> Cluster:
-        return up(nodes=options.nodes or self.default_nodes, log=options.log)
+        return up(nodes=options.nodes, log=options.log)
 
     def down(self, cluster: Cluster, log: Log) -> None:
         down(cluster, log=log)

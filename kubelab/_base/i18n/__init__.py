@@ -12,9 +12,10 @@ Which language kubelab speaks, in this order:
 Messages go through gettext catalogues in `kubelab/_base/locale/<lang>/LC_MESSAGES/`:
 `kubelab.po` for kubelab's own messages, and one catalogue per chapter
 (`00-start-here.po`, ...) for the chapter's markdown cells and for the strings its code
-cells hand to kubelab (check descriptions, hints, skip reasons, `lab.say`). Korean code
-cells are the English ones, so a check line is translated when it is printed: its text is
-looked up in the chapter's catalogue. An f-string's msgid is its source template
+cells hand to kubelab (check descriptions, hints, skip reasons, `lab.say`), and the
+comments of its code cells. Korean code cells are the English ones but for their
+comments, so a check line is translated when it is printed: its text is looked up in the
+chapter's catalogue. An f-string's msgid is its source template
 (`web runs {want} Ready pods`, context `fstring`), matched against the printed text.
 
 The `.mo` files are compiled from the `.po` files by `python tools/i18n.py generate` (in

@@ -1,5 +1,6 @@
-"""Chapter 03's exercises, solved (see kubelab/solutions/__init__.py). They work on the
-chapter's scratch kubeconfig, which the check cell passes in."""
+"""Chapter 03's exercises, solved (see kubelab/solutions/__init__.py). The first two work
+on the chapter's scratch kubeconfig, which the check cell passes in; reader-logs on the
+cluster's RBAC objects in the chapter's namespace."""
 from __future__ import annotations
 
 from kubelab._session.solutions import solution, wrong
@@ -40,3 +41,37 @@ def on_the_other_cluster(lab, *, scratch, config) -> None:  # noqa: ANN001
     --namespace=kube-system (on the scratch file; another cluster)"""
     scratch.kubectl("config set-context system --cluster=minikube --user=default "
                     "--namespace=kube-system", config)
+
+
+# reader-logs works on the cluster itself: the ServiceAccount reader and its Role pod-reader
+# exist (the chapter's RBAC cell made them, on a lab of one's own).
+@solution("reader-logs", reveals=("create role log-reader --verb=get --resource=pods/log",))
+def reader_logs(lab) -> None:  # noqa: ANN001
+    """kubectl create role log-reader --verb=get --resource=pods/log, then kubectl create
+    rolebinding reader-reads-logs --role=log-reader --serviceaccount=<namespace>:reader"""
+    lab.kubectl("create role log-reader --verb=get --resource=pods/log")
+    lab.kubectl(f"create rolebinding reader-reads-logs --role=log-reader "
+                f"--serviceaccount={lab.namespace}:reader")
+
+
+def _delete_log_reader(lab) -> None:  # noqa: ANN001
+    """kubectl delete rolebinding reader-reads-logs; kubectl delete role log-reader"""
+    lab.kubectl("delete rolebinding reader-reads-logs --ignore-not-found")
+    lab.kubectl("delete role log-reader --ignore-not-found")
+
+
+@wrong("reader-logs", shows=("RoleBinding",), undo=_delete_log_reader)
+def role_without_a_binding(lab) -> None:  # noqa: ANN001
+    """kubectl create role log-reader --verb=get --resource=pods/log (no RoleBinding gives
+    it to reader: a Role alone grants nothing)"""
+    lab.kubectl("create role log-reader --verb=get --resource=pods/log")
+
+
+@wrong("reader-logs", shows=("pods/log",), undo=_delete_log_reader)
+def rule_on_pods_only(lab) -> None:  # noqa: ANN001
+    """kubectl create role log-reader --verb=get --resource=pods, then kubectl create
+    rolebinding reader-reads-logs --role=log-reader --serviceaccount=<namespace>:reader (a
+    rule on pods does not cover their subresource pods/log)"""
+    lab.kubectl("create role log-reader --verb=get --resource=pods")
+    lab.kubectl(f"create rolebinding reader-reads-logs --role=log-reader "
+                f"--serviceaccount={lab.namespace}:reader")

@@ -1,6 +1,7 @@
 """Chapter 05a's exercises, solved (see kubelab/solutions/__init__.py)."""
 from __future__ import annotations
 
+from kubelab._session.facts import is_leaving
 from kubelab._session.solutions import solution, wrong
 
 OLD = "registry.k8s.io/e2e-test-images/agnhost:2.59"
@@ -72,3 +73,45 @@ def added_a_second_label(lab) -> None:  # noqa: ANN001
     """kubectl label pod stray role=free (a new label beside app=stray, which still
     matches)"""
     lab.kubectl(["label", "pod", "stray", "role=free"])
+
+
+# Exercise 3 starts broken: the ReplicaSet queue's template asks for a node label no node
+# has, so its pods stay Pending.
+NO_SELECTOR = '{"spec":{"template":{"spec":{"nodeSelector":null}}}}'
+BROKEN_SELECTOR = '{"spec":{"template":{"spec":{"nodeSelector":{"disktype":"nvme"}}}}}'
+
+
+@solution("repair-queue", reveals=(f"%kubectl patch rs queue -p '{NO_SELECTOR}'",
+                                   "%kubectl delete pods -l app=queue"))
+def repair_queue(lab) -> None:  # noqa: ANN001
+    """kubectl patch rs queue (no nodeSelector), then kubectl delete pods -l app=queue
+
+    The replacements come from the repaired template."""
+    lab.kubectl(["patch", "rs", "queue", "-p", NO_SELECTOR])
+    lab.kubectl(["delete", "pods", "-l", "app=queue", "--wait=true"], timeout=90)
+    lab.wait_pods("app=queue", 2)
+
+
+def _selector_again(lab) -> None:  # noqa: ANN001
+    """kubectl patch rs queue (the template's nodeSelector disktype=nvme again)"""
+    lab.kubectl(["patch", "rs", "queue", "-p", BROKEN_SELECTOR])
+
+
+@wrong("repair-queue", shows=("made since it arrived: 0", "leaves the pods it already has"),
+       undo=_selector_again)
+def repaired_the_template_only(lab) -> None:  # noqa: ANN001
+    """kubectl patch rs queue (no nodeSelector), and nothing else: the pods stay Pending
+
+    The ReplicaSet leaves the pods it has as they are."""
+    lab.kubectl(["patch", "rs", "queue", "-p", NO_SELECTOR])
+
+
+@wrong("repair-queue", shows=("Pending", "from its template"))
+def deleted_the_pending_pods(lab) -> None:  # noqa: ANN001
+    """kubectl delete pods -l app=queue (template unchanged: the new pods wait too)"""
+    gone = set(lab.names("Pod", "app=queue"))
+    lab.kubectl(["delete", "pods", "-l", "app=queue", "--wait=true"], timeout=90)
+    lab.wait_for("Pod", lambda ps: len([p for p in ps if p["metadata"]["name"] not in gone
+                                        and not is_leaving(p)]) == 2,
+                 selector="app=queue", timeout=60, stop_on=False,
+                 describe="2 new pods of queue")

@@ -58,3 +58,37 @@ def exposed_with_a_random_node_port(lab, *, admin_port: int) -> None:  # noqa: A
     --target-port=8080 (the cluster picks the nodePort)"""
     lab.kubectl(["expose", "deployment", "web", "--name=admin", "--type=NodePort",
                  "--port=9000", "--target-port=8080"])
+
+
+# Exercise 3 starts broken: `kubectl create service clusterip checkout --tcp=80` made
+# port 80 -> targetPort 80, and the web pods listen on 8080.
+CHECKOUT_PATCH = '{"spec":{"ports":[{"port":80,"targetPort":8080}]}}'
+
+
+@solution("repair-checkout", reveals=(f"%kubectl patch service checkout -p '{CHECKOUT_PATCH}'",))
+def repair_checkout(lab) -> None:  # noqa: ANN001
+    """kubectl patch service checkout -p '{"spec":{"ports":[{"port":80,"targetPort":8080}]}}'"""
+    lab.kubectl(["patch", "service", "checkout", "-p", CHECKOUT_PATCH])
+
+
+def _port_80_again(lab) -> None:  # noqa: ANN001
+    """kubectl patch service checkout: port 80 again (targetPort 80 stays)"""
+    lab.kubectl(["patch", "service", "checkout", "--type=json", "-p",
+                 '[{"op":"replace","path":"/spec/ports/0/port","value":80}]'])
+
+
+@wrong("repair-checkout", shows=("'port 80': 'missing'", "clients still call port 80"),
+       undo=_port_80_again)
+def changed_only_the_port(lab) -> None:  # noqa: ANN001
+    """kubectl patch service checkout: port 8080 (targetPort stays 80; clients call 80)"""
+    lab.kubectl(["patch", "service", "checkout", "--type=json", "-p",
+                 '[{"op":"replace","path":"/spec/ports/0/port","value":8080}]'])
+
+
+@wrong("repair-checkout", shows=("'targetPort': 80,", "where the web pods listen"))
+def exposed_it_again(lab) -> None:  # noqa: ANN001
+    """kubectl delete service checkout; kubectl expose deployment web --name=checkout --port=80
+
+    Without --target-port, targetPort is 80 again."""
+    lab.kubectl(["delete", "service", "checkout", "--wait=true"])
+    lab.kubectl(["expose", "deployment", "web", "--name=checkout", "--port=80"])

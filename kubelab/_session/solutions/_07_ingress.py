@@ -75,3 +75,46 @@ def implementation_specific(lab) -> None:  # noqa: ANN001
     lab.kubectl(["patch", "ingress", "shop", "--type=json", "-p", json.dumps(
         [{"op": "replace", "path": f"/spec/rules/0/http/paths/{index}/pathType",
           "value": "ImplementationSpecific"}])])
+
+
+# Exercise 3 starts broken: the Service docs selects app=doc, and the docs pods carry
+# app=docs: no endpoints, so the controller answers the docs host with an error (404 from
+# Traefik as kubelab installs it, 503 from controllers that keep such a route).
+@solution("repair-docs", reveals=("%kubectl set selector service/docs app=docs",))
+def repair_docs(lab) -> None:  # noqa: ANN001
+    """kubectl set selector service/docs app=docs"""
+    lab.kubectl(["set", "selector", "service/docs", "app=docs"])
+
+
+def _no_stray_docs(lab) -> None:  # noqa: ANN001
+    """kubectl delete pods -l app=doc (the pods set loose), then wait for docs's own pod"""
+    lab.kubectl(["delete", "pods", "-l", "app=doc", "--wait=true"], timeout=90)
+    lab.wait_pods("app=docs", 1)
+
+
+@wrong("repair-docs", shows=("'docs pods among them': 0", "docs Deployment's own pods"),
+       undo=_no_stray_docs)
+def relabelled_the_pods(lab) -> None:  # noqa: ANN001
+    """kubectl label pods -l app=docs app=doc --overwrite (their ReplicaSet lets them go)
+
+    The Service finds them now, but the ReplicaSet starts a new pod it does not find."""
+    lab.kubectl(["label", "pods", "-l", "app=docs", "app=doc", "--overwrite"])
+    lab.wait_pods("app=docs", 1)      # the ReplicaSet's new pod
+
+
+def _docs_backend(lab, service: str) -> None:  # noqa: ANN001
+    lab.kubectl(["patch", "ingress", "docs", "--type=json", "-p", json.dumps(
+        [{"op": "replace", "path": "/spec/rules/0/http/paths/0/backend/service/name",
+          "value": service}])])
+
+
+def _back_to_docs(lab) -> None:  # noqa: ANN001
+    """kubectl patch ingress docs: the backend Service docs again"""
+    _docs_backend(lab, "docs")
+
+
+@wrong("repair-docs", shows=("'backend': 'shop'", "not any pods that answer"),
+       undo=_back_to_docs)
+def routed_to_shop(lab) -> None:  # noqa: ANN001
+    """kubectl patch ingress docs: backend Service shop (it answers, from other pods)"""
+    _docs_backend(lab, "shop")
