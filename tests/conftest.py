@@ -4,6 +4,9 @@ when KUBELAB_TEST_BACKENDS names `sandbox`, else they skip and say why. The real
 modules start their own labs through `start_lab` (tests/labs.py); the others need none."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import os
 from pathlib import Path
 
@@ -49,3 +52,19 @@ def sandbox_may_start():
     """For a test that starts a sandbox of its own: skip unless this run asks for one
     (KUBELAB_TEST_BACKENDS names `sandbox`) and it can start without a build."""
     labs.decide("sandbox", None, labs.why_no_sandbox, "sandbox")
+
+
+@pytest.fixture
+def sleeper():
+    """Start processes of this test's own (a sleep, with any extra words on its command
+    line); each is ended by its PID afterwards."""
+    started = []
+
+    def start(*extra: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", *extra])
+        started.append(proc)
+        return proc
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()

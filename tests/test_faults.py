@@ -209,7 +209,7 @@ def test_a_killed_component_comes_back_with_the_objects(home, made, component):
     assert not lost
 
 
-def test_a_reboot_brings_the_lab_back_with_its_objects(home, made, sleeper_elsewhere):
+def test_a_reboot_brings_the_lab_back_with_its_objects(home, made, sleeper):
     """Every process killed; the scheduler's pid file now names another program's PID
     (one with the lab's directory on its command line, as an editor's could be)."""
     assert kubectl(home, "create", "configmap", "before-reboot", "-n",
@@ -220,7 +220,7 @@ def test_a_reboot_brings_the_lab_back_with_its_objects(home, made, sleeper_elsew
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     procs.wait_gone([p for pid in pids if (p := procs.process(pid))], 10)
-    other = sleeper_elsewhere(str(pid_dir(home).parent / "logs" / "kube-scheduler.log"))
+    other = sleeper(str(pid_dir(home).parent / "logs" / "kube-scheduler.log"))
     stale = pid_dir(home) / "kube-scheduler.pid"
     stale.write_text(str(other.pid))
     long_ago = time.time() - 600
@@ -242,15 +242,3 @@ def test_a_reboot_brings_the_lab_back_with_its_objects(home, made, sleeper_elsew
     assert other.poll() is None, "a program whose PID a stale pid file named got a signal"
 
 
-@pytest.fixture
-def sleeper_elsewhere():
-    started = []
-
-    def start(*args: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", *args])
-        started.append(proc)
-        return proc
-    yield start
-    for proc in started:
-        proc.kill()
-        proc.wait()

@@ -3,34 +3,13 @@ the one recorded (a reused PID is left alone), and memory counts shared pages on
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import psutil
-import pytest
 
 from kubelab._backends import sandbox
 from kubelab._backends.local import daemons
 from kubelab._system import procs
-
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
-
-
-@pytest.fixture
-def sleeper():
-    """A process of this test's own, ended by its PID afterwards."""
-    started = []
-
-    def start(*extra: str) -> subprocess.Popen:
-        proc = subprocess.Popen([*SLEEPER, *extra])
-        started.append(proc)
-        return proc
-    yield start
-    for proc in started:
-        proc.kill()
-        proc.wait()
-
 
 def test_a_recorded_process_is_found_only_with_its_create_time(sleeper):
     proc = sleeper()
