@@ -18,7 +18,7 @@ from kubelab._base.contract import (LEARNER_LABEL, LESSON_LABEL, LOGIN_EXTENSION
 from kubelab._base.errors import KubelabError
 from kubelab._base.i18n import N_, chapter_text, tr
 from kubelab._cluster.cluster import Cluster
-from kubelab._session import features
+from kubelab._session import facts, features
 from kubelab._session.namespaces import default_namespace  # noqa: F401 - re-export
 from kubelab._session.objects import node_ready
 from kubelab._session.reads import Reads
@@ -104,8 +104,7 @@ class Scope:
             return
         for svc in services:
             meta = svc["metadata"]
-            if port not in [p.get("nodePort") for p in svc["spec"].get("ports") or []] \
-                    or meta["namespace"] == self.namespace:
+            if port not in facts.node_ports(svc) or meta["namespace"] == self.namespace:
                 continue
             owner = chapters.get(meta["namespace"])
             if not owner:
@@ -203,22 +202,23 @@ class Scope:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         last = self.results[-1] if self.results else None
         record = ProgressRecord(checks={r.description: r.passed for r in self.results}, at=now)
-        try:
-            existing = core.read_namespaced_config_map(PROGRESS_CONFIGMAP, self.namespace)
-        except client.ApiException as e:
-            if e.status != 404:
-                raise
-            existing = None
-        if last is not None and not last.passed:
-            before = ProgressRecord.loads((existing.data or {}).get(self.chapter)
-                                          if existing else None)
+        if last is not None and not last.passed:   # since when: the record's, if the same
+            try:
+                kept = core.read_namespaced_config_map(PROGRESS_CONFIGMAP, self.namespace)
+                before = ProgressRecord.loads((kept.data or {}).get(self.chapter))
+            except client.ApiException as e:
+                if e.status != 404:
+                    raise
+                before = ProgressRecord()
             record.failing, record.detail = last.description, str(last.detail)[:300]
             record.since = before.since if before.failing == last.description and \
                 before.since else now
         data = {self.chapter: record.dumps()}
-        if existing is not None:
+        try:
             core.patch_namespaced_config_map(PROGRESS_CONFIGMAP, self.namespace, {"data": data})
-        else:
+        except client.ApiException as e:
+            if e.status != 404:
+                raise
             core.create_namespaced_config_map(self.namespace, client.V1ConfigMap(
                 metadata=client.V1ObjectMeta(name=PROGRESS_CONFIGMAP), data=data))
 
